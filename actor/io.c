@@ -1,0 +1,129 @@
+/* io.c: the I/O thread; see io.h. */
+#include "actor/io.h"
+
+#include <ev.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "actor/log.h"
+
+typedef struct io_call {
+    void (*fn)(void *arg);
+    void *arg;
+    struct io_call *next;
+} io_call_t;
+
+static struct {
+    struct ev_loop *loop;
+    pthread_t thread;
+    ev_async wake; /* new calls queued, or stop requested */
+    pthread_mutex_t lock;
+    io_call_t *head, *tail; /* guarded by lock */
+    bool stopping;          /* guarded by lock */
+    bool started;
+} io;
+
+static _Thread_local bool on_loop_thread;
+
+/* Takes the queued calls and runs them outside the lock. */
+static void run_calls(void)
+{
+    pthread_mutex_lock(&io.lock);
+    io_call_t *c = io.head;
+    io.head = io.tail = NULL;
+    bool stopping = io.stopping;
+    pthread_mutex_unlock(&io.lock);
+    while (c != NULL) {
+        io_call_t *next = c->next;
+        c->fn(c->arg);
+        free(c);
+        c = next;
+    }
+    if (stopping)
+        ev_break(io.loop, EVBREAK_ALL);
+}
+
+static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
+{
+    (void)loop, (void)w, (void)revents;
+    run_calls();
+}
+
+static void *io_main(void *unused)
+{
+    (void)unused;
+    on_loop_thread = true;
+    log_context_set("io");
+    ev_run(io.loop, 0);
+    run_calls(); /* calls queued between the break and now still run exactly once */
+    return NULL;
+}
+
+actor_err_t actor_io_start(void)
+{
+    io.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (io.loop == NULL)
+        return ACTOR_ESYSTEM;
+    pthread_mutex_init(&io.lock, NULL);
+    io.head = io.tail = NULL;
+    io.stopping = false;
+    ev_async_init(&io.wake, on_wake);
+    ev_async_start(io.loop, &io.wake);
+    if (pthread_create(&io.thread, NULL, io_main, NULL) != 0) {
+        ev_loop_destroy(io.loop);
+        pthread_mutex_destroy(&io.lock);
+        return ACTOR_ESYSTEM;
+    }
+    io.started = true;
+    return ACTOR_OK;
+}
+
+void actor_io_stop(void)
+{
+    if (!io.started)
+        return;
+    pthread_mutex_lock(&io.lock);
+    io.stopping = true;
+    pthread_mutex_unlock(&io.lock);
+    ev_async_send(io.loop, &io.wake);
+    pthread_join(io.thread, NULL);
+    ev_async_stop(io.loop, &io.wake);
+    ev_loop_destroy(io.loop);
+    pthread_mutex_destroy(&io.lock);
+    io.loop = NULL;
+    io.started = false;
+}
+
+struct ev_loop *actor_io_loop(void)
+{
+    return io.loop;
+}
+
+bool actor_io_is_loop_thread(void)
+{
+    return on_loop_thread;
+}
+
+actor_err_t actor_io_call(void (*fn)(void *arg), void *arg)
+{
+    io_call_t *c = malloc(sizeof(*c));
+    if (c == NULL)
+        return ACTOR_ENOMEM;
+    c->fn = fn;
+    c->arg = arg;
+    c->next = NULL;
+    pthread_mutex_lock(&io.lock);
+    if (!io.started || io.stopping) {
+        pthread_mutex_unlock(&io.lock);
+        free(c);
+        return ACTOR_ECLOSED;
+    }
+    if (io.tail != NULL)
+        io.tail->next = c;
+    else
+        io.head = c;
+    io.tail = c;
+    pthread_mutex_unlock(&io.lock);
+    ev_async_send(io.loop, &io.wake);
+    return ACTOR_OK;
+}

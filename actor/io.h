@@ -1,0 +1,33 @@
+/*
+ * io.h: the runtime's I/O thread, one libev loop per process.
+ *
+ * The HTTP server and the real-time timers live on this loop. Other threads (workers running
+ * actors, nng's threads) never touch the loop directly: they hand it a function with
+ * actor_io_call(), which runs it on the loop's thread in call order.
+ */
+#ifndef ACTOR_IO_H
+#define ACTOR_IO_H
+
+#include <stdbool.h>
+
+#include "actor/error.h"
+
+struct ev_loop;
+
+/* Starts the loop's thread. Errors: ACTOR_ENOMEM, ACTOR_ESYSTEM. Called by the runtime. */
+actor_err_t actor_io_start(void);
+
+/* Runs the queued calls, stops and joins the thread, frees the loop. Called by the runtime. */
+void actor_io_stop(void);
+
+/* The loop, for watchers that run on the I/O thread. Use it only from that thread. */
+struct ev_loop *actor_io_loop(void);
+
+/* True on the I/O thread. */
+bool actor_io_is_loop_thread(void);
+
+/* Runs fn(arg) on the I/O thread, soon, in call order. Thread-safe. If it returns an error
+ * (ACTOR_ECLOSED once the loop stopped, ACTOR_ENOMEM) fn never runs and the caller keeps arg. */
+actor_err_t actor_io_call(void (*fn)(void *arg), void *arg);
+
+#endif

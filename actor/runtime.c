@@ -1,0 +1,379 @@
+/*
+ * runtime.c: the process's runtime: actor slots, the id registry, spawn and termination, and
+ * starting and stopping the threads. See actor_int.h for the slot and generation scheme.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "actor/actor_int.h"
+#include "actor/clock.h"
+#include "actor/io.h"
+#include "actor/log.h"
+#include "actor/transport.h"
+
+runtime_t rt;
+
+void actor_runtime_options_init(actor_runtime_options_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->workers = -1;
+    opts->port = -1;
+}
+
+actor_t *rt_slot(uint32_t slot)
+{
+    actor_t *chunk = atomic_load_explicit(&rt.chunks[slot / SLOT_CHUNK], memory_order_acquire);
+    return chunk ? &chunk[slot % SLOT_CHUNK] : NULL;
+}
+
+bool rt_pid_is_local(const actor_pid_t *pid)
+{
+    return (pid->ip == rt.ip && pid->port == rt.port) || (pid->ip == 0 && pid->port == 0);
+}
+
+/* Follows the PID's slot hint if it is still right, else looks the id up. */
+actor_t *rt_resolve(const actor_pid_t *pid, uint32_t *gen)
+{
+    if (pid->slot != 0 && pid->slot <= SLOT_CHUNK * SLOT_CHUNKS_MAX) {
+        actor_t *a = rt_slot(pid->slot - 1);
+        if (a != NULL && atomic_load_explicit(&a->gen, memory_order_acquire) == pid->gen &&
+            atomic_load_explicit(&a->alive, memory_order_acquire)) {
+            *gen = pid->gen;
+            return a;
+        }
+        return NULL; /* the hinted generation is gone: no lookup can revive it */
+    }
+    actor_t *a = NULL;
+    pthread_mutex_lock(&rt.lock);
+    HASH_FIND_STR(rt.by_id, pid->id, a);
+    if (a != NULL)
+        *gen = atomic_load_explicit(&a->gen, memory_order_relaxed);
+    pthread_mutex_unlock(&rt.lock);
+    return a;
+}
+
+/* Takes a free slot or makes a new one. Called with rt.lock held. */
+static actor_t *slot_take(void)
+{
+    actor_t *a = rt.free_head;
+    if (a != NULL) {
+        rt.free_head = a->free_next;
+        if (rt.free_head == NULL)
+            rt.free_tail = NULL;
+        return a;
+    }
+    uint32_t slot = rt.slot_count;
+    if (slot / SLOT_CHUNK >= SLOT_CHUNKS_MAX)
+        return NULL;
+    if (slot % SLOT_CHUNK == 0) {
+        actor_t *chunk = calloc(SLOT_CHUNK, sizeof(actor_t));
+        if (chunk == NULL)
+            return NULL;
+        for (uint32_t i = 0; i < SLOT_CHUNK; i++) {
+            mpsc_init(&chunk[i].mailbox);
+            chunk[i].slot = slot + i;
+            pthread_mutex_init(&chunk[i].link_lock, NULL);
+        }
+        atomic_store_explicit(&rt.chunks[slot / SLOT_CHUNK], chunk, memory_order_release);
+    }
+    rt.slot_count++;
+    return rt_slot(slot);
+}
+
+/* Returns the slot to the tail of the free list, so that reuse comes as late as possible.
+ * Called with rt.lock held. */
+static void slot_give_back(actor_t *a)
+{
+    a->free_next = NULL;
+    if (rt.free_tail != NULL)
+        rt.free_tail->free_next = a;
+    else
+        rt.free_head = a;
+    rt.free_tail = a;
+}
+
+/* Writes "name(N)" with the next N for that name. Called with rt.lock held. */
+static actor_err_t generate_id(const char *name, char *id, size_t len)
+{
+    id_counter_t *c = NULL;
+    HASH_FIND_STR(rt.counters, name, c);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL || (c->name = strdup(name)) == NULL) {
+            free(c);
+            return ACTOR_ENOMEM;
+        }
+        c->next = 1;
+        HASH_ADD_KEYPTR(hh, rt.counters, c->name, strlen(c->name), c);
+    }
+    int n = snprintf(id, len, "%s(%llu)", name, (unsigned long long)c->next++);
+    return (n > 0 && (size_t)n < len) ? ACTOR_OK : ACTOR_EINVAL;
+}
+
+/* Claims a slot and an id for a new actor. Called with rt.lock held. */
+static actor_err_t register_actor(const actor_ops_t *ops, const char *id, actor_t **out)
+{
+    char generated[ACTOR_ID_MAX];
+    if (id == NULL || id[0] == '\0') {
+        actor_err_t err = generate_id(ops->name ? ops->name : "actor", generated, sizeof(generated));
+        if (err != ACTOR_OK)
+            return err;
+        id = generated;
+    }
+    actor_pid_t pid;
+    if (actor_pid_make(&pid, id, rt.ip, rt.port) != ACTOR_OK)
+        return ACTOR_EINVAL;
+    actor_t *existing = NULL;
+    HASH_FIND_STR(rt.by_id, pid.id, existing);
+    if (existing != NULL)
+        return ACTOR_EEXIST;
+    actor_t *a = slot_take();
+    if (a == NULL)
+        return ACTOR_ENOMEM;
+    a->pid = pid;
+    HASH_ADD_KEYPTR(hh, rt.by_id, a->pid.id, strlen(a->pid.id), a);
+    *out = a;
+    return ACTOR_OK;
+}
+
+actor_err_t actor_spawn(const actor_ops_t *ops, const char *id, void *arg, actor_pid_t *pid)
+{
+    if (!rt.running)
+        return ACTOR_ECLOSED;
+    void *state = calloc(1, ops->state_size ? ops->state_size : 1);
+    envelope_t *init = envelope_new(ENVELOPE_INIT, 0, 0);
+    if (state == NULL || init == NULL) {
+        free(state);
+        free(init);
+        return ACTOR_ENOMEM;
+    }
+    actor_t *a = NULL;
+    pthread_mutex_lock(&rt.lock);
+    actor_err_t err = register_actor(ops, id, &a);
+    if (err != ACTOR_OK) {
+        pthread_mutex_unlock(&rt.lock);
+        free(state);
+        free(init);
+        return err;
+    }
+    uint32_t gen = atomic_load_explicit(&a->gen, memory_order_relaxed) + 1;
+    a->ops = ops;
+    a->state = state;
+    a->initialized = false;
+    a->warned_unhandled = false;
+    a->linker_count = 0;
+    a->pid.slot = a->slot + 1;
+    a->pid.gen = gen;
+    actor_pid_format(&a->pid, a->pid_text, sizeof(a->pid_text));
+    atomic_store_explicit(&a->terminating, 0, memory_order_relaxed);
+    atomic_store_explicit(&a->gen, gen, memory_order_release);
+    atomic_store_explicit(&a->alive, 1, memory_order_release);
+    if (pid != NULL)
+        *pid = a->pid;
+    pthread_mutex_unlock(&rt.lock);
+
+    atomic_fetch_add_explicit(&rt.stats.actors_spawned, 1, memory_order_relaxed);
+    init->arg = arg;
+    deliver(a, gen, init);
+    return ACTOR_OK;
+}
+
+void actor_terminate(const actor_pid_t *pid)
+{
+    uint32_t gen;
+    actor_t *a = rt.running ? rt_resolve(pid, &gen) : NULL;
+    if (a == NULL || !rt_pid_is_local(pid))
+        return;
+    atomic_store_explicit(&a->terminating, 1, memory_order_release);
+    if (!atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
+        scheduler_schedule(a);
+}
+
+/* Runs on the actor's worker: fini, then the actor is gone for everyone. */
+void rt_finalize(actor_t *a)
+{
+    if (a->ops->fini != NULL)
+        a->ops->fini(a, a->state);
+
+    pthread_mutex_lock(&rt.lock);
+    HASH_DELETE(hh, rt.by_id, a);
+    atomic_store_explicit(&a->alive, 0, memory_order_release);
+    pthread_mutex_unlock(&rt.lock);
+
+    pthread_mutex_lock(&a->link_lock);
+    for (size_t i = 0; i < a->linker_count; i++)
+        deliver_exited(&a->linkers[i], &a->pid);
+    a->linker_count = 0;
+    pthread_mutex_unlock(&a->link_lock);
+
+    free(a->state);
+    a->state = NULL;
+    atomic_fetch_add_explicit(&rt.stats.actors_terminated, 1, memory_order_relaxed);
+
+    pthread_mutex_lock(&rt.lock);
+    slot_give_back(a);
+    pthread_cond_broadcast(&rt.dead_cv);
+    pthread_mutex_unlock(&rt.lock);
+}
+
+void actor_wait(const actor_pid_t *pid)
+{
+    uint32_t gen;
+    actor_t *a = rt.running ? rt_resolve(pid, &gen) : NULL;
+    if (a == NULL)
+        return;
+    if (rt.worker_count == 0) {
+        scheduler_settle(); /* the caller is the only thread that runs actors */
+        return;
+    }
+    pthread_mutex_lock(&rt.lock);
+    while (atomic_load(&a->gen) == gen && atomic_load(&a->alive))
+        pthread_cond_wait(&rt.dead_cv, &rt.lock);
+    pthread_mutex_unlock(&rt.lock);
+}
+
+const actor_pid_t *actor_self(const actor_t *self)
+{
+    return &self->pid;
+}
+
+void *actor_state(actor_t *self)
+{
+    return self->state;
+}
+
+void actor_runtime_address(uint32_t *ip, uint16_t *port)
+{
+    *ip = rt.ip;
+    *port = rt.port;
+}
+
+void actor_settle(void)
+{
+    scheduler_settle();
+}
+
+void actor_runtime_stats(actor_runtime_stats_t *s)
+{
+    s->messages_sent = atomic_load(&rt.stats.messages_sent);
+    s->messages_dropped = atomic_load(&rt.stats.messages_dropped);
+    s->messages_unhandled = atomic_load(&rt.stats.messages_unhandled);
+    s->remote_sent = atomic_load(&rt.stats.remote_sent);
+    s->remote_received = atomic_load(&rt.stats.remote_received);
+    s->remote_bad_messages = atomic_load(&rt.stats.remote_bad_messages);
+    s->actors_spawned = atomic_load(&rt.stats.actors_spawned);
+    s->actors_terminated = atomic_load(&rt.stats.actors_terminated);
+}
+
+static int default_workers(const actor_runtime_options_t *opts)
+{
+    if (opts->workers >= 0)
+        return opts->workers;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (int)cores : 1;
+}
+
+actor_err_t actor_runtime_start(const actor_runtime_options_t *opts)
+{
+    if (rt.running)
+        return ACTOR_EBUSY;
+    memset(&rt, 0, sizeof(rt));
+    rt.opts = *opts;
+    if (rt.opts.max_message_bytes == 0)
+        rt.opts.max_message_bytes = 64u << 20;
+    pthread_mutex_init(&rt.lock, NULL);
+    pthread_cond_init(&rt.dead_cv, NULL);
+
+    actor_err_t err = actor_io_start();
+    if (err != ACTOR_OK)
+        goto fail;
+    if (opts->port >= 0) {
+        err = transport_start(opts->ip ? opts->ip : "127.0.0.1", opts->advertise_ip,
+                              (uint16_t)opts->port, &rt.ip, &rt.port);
+        if (err != ACTOR_OK)
+            goto fail_stop_io;
+    }
+    err = clock_start();
+    if (err != ACTOR_OK)
+        goto fail_stop_transport;
+    err = scheduler_start(default_workers(opts));
+    if (err != ACTOR_OK)
+        goto fail_stop_clock;
+    rt.running = true;
+    return ACTOR_OK;
+
+fail_stop_clock:
+    clock_stop();
+fail_stop_transport:
+    if (opts->port >= 0)
+        transport_stop();
+fail_stop_io:
+    actor_io_stop();
+fail:
+    return err;
+}
+
+/* Asks every live actor to terminate and waits until all are gone. */
+static void terminate_all(void)
+{
+    for (;;) {
+        pthread_mutex_lock(&rt.lock);
+        size_t n = HASH_COUNT(rt.by_id);
+        actor_pid_t *pids = n ? malloc(n * sizeof(*pids)) : NULL;
+        size_t i = 0;
+        for (actor_t *a = rt.by_id; a != NULL && pids != NULL; a = a->hh.next)
+            pids[i++] = a->pid;
+        pthread_mutex_unlock(&rt.lock);
+        if (n == 0)
+            return;
+        for (size_t k = 0; k < i; k++)
+            actor_terminate(&pids[k]);
+        for (size_t k = 0; k < i; k++)
+            actor_wait(&pids[k]);
+        free(pids);
+        scheduler_settle();
+    }
+}
+
+/* Frees the slots and whatever strays their mailboxes still hold. */
+static void free_slots(void)
+{
+    for (uint32_t s = 0; s < rt.slot_count; s++) {
+        actor_t *a = rt_slot(s);
+        envelope_t *e;
+        while ((e = (envelope_t *)mpsc_pop(&a->mailbox)) != NULL)
+            envelope_discard(e);
+        free(a->linkers);
+        pthread_mutex_destroy(&a->link_lock);
+    }
+    for (uint32_t c = 0; c * SLOT_CHUNK < rt.slot_count; c++)
+        free(atomic_load(&rt.chunks[c]));
+    id_counter_t *c, *tmp;
+    HASH_ITER(hh, rt.counters, c, tmp)
+    {
+        HASH_DEL(rt.counters, c);
+        free(c->name);
+        free(c);
+    }
+}
+
+void actor_runtime_stop(void)
+{
+    if (!rt.running)
+        return;
+    terminate_all();
+    if (rt.opts.port >= 0)
+        transport_stop(); /* no more remote input; pending exits are delivered to nobody */
+    clock_stop();
+    actor_io_stop();
+    scheduler_settle();
+    rt.running = false;
+    scheduler_stop();
+    free_slots();
+    arena_release();
+    pthread_cond_destroy(&rt.dead_cv);
+    pthread_mutex_destroy(&rt.lock);
+}

@@ -1,0 +1,333 @@
+/* Tests of actor.h: spawn, send, dispatch, link, terminate, settle. Zero workers: the test
+ * thread runs every actor inside actor_settle(), so each test is deterministic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "actor/actor.h"
+#include "test_actor.pb-c.h"
+
+/* ---- an echo actor: answers Ping with Pong carrying the same seq ---- */
+
+typedef struct echo {
+    int inits, pings;
+    int *fini_count; /* outlives the actor */
+} echo_t;
+
+static void echo_init(actor_t *self, void *state, void *arg)
+{
+    (void)self;
+    echo_t *e = state;
+    e->inits++;
+    e->fini_count = arg;
+}
+
+static void echo_fini(actor_t *self, void *state)
+{
+    (void)self;
+    echo_t *e = state;
+    if (e->fini_count != NULL)
+        (*e->fini_count)++;
+}
+
+static void echo_on_ping(actor_t *self, void *state, const actor_pid_t *from,
+                         const ProtobufCMessage *msg)
+{
+    echo_t *e = state;
+    const Actortest__Ping *ping = (const Actortest__Ping *)msg;
+    e->pings++;
+    Actortest__Pong pong = ACTORTEST__PONG__INIT;
+    pong.has_seq = true;
+    pong.seq = ping->seq;
+    assert_int_equal(actor_send(self, from, &pong.base), ACTOR_OK);
+}
+
+static const actor_handler_t echo_handlers[] = {
+    {&actortest__ping__descriptor, echo_on_ping},
+};
+
+static const actor_ops_t echo_ops = {
+    .name = "echo",
+    .state_size = sizeof(echo_t),
+    .init = echo_init,
+    .fini = echo_fini,
+    .handlers = echo_handlers,
+    .handler_count = 1,
+};
+
+/* ---- a client: sends pings, counts pongs, records exits ---- */
+
+typedef struct client {
+    uint64_t last_seq;
+    int pongs;
+    int exits;
+    actor_pid_t exited;
+} client_t;
+
+static void client_on_pong(actor_t *self, void *state, const actor_pid_t *from,
+                           const ProtobufCMessage *msg)
+{
+    (void)self, (void)from;
+    client_t *c = state;
+    c->pongs++;
+    c->last_seq = ((const Actortest__Pong *)msg)->seq;
+}
+
+static void client_exited(actor_t *self, void *state, const actor_pid_t *pid)
+{
+    (void)self;
+    client_t *c = state;
+    c->exits++;
+    c->exited = *pid;
+}
+
+static const actor_handler_t client_handlers[] = {
+    {&actortest__pong__descriptor, client_on_pong},
+};
+
+static const actor_ops_t client_ops = {
+    .name = "client",
+    .state_size = sizeof(client_t),
+    .exited = client_exited,
+    .handlers = client_handlers,
+    .handler_count = 1,
+};
+
+/* Dispatched into a client: sends one ping to the PID in arg. */
+typedef struct ping_call {
+    actor_pid_t to;
+    uint64_t seq;
+} ping_call_t;
+
+static void call_send_ping(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    ping_call_t *call = arg;
+    Actortest__Ping ping = ACTORTEST__PING__INIT;
+    ping.has_seq = true;
+    ping.seq = call->seq;
+    if (self != NULL)
+        actor_send(self, &call->to, &ping.base);
+}
+
+/* Dispatched: copies the actor's state out so the test can read it. */
+typedef struct peek {
+    void *out;
+    size_t size;
+} peek_t;
+
+static void call_peek(actor_t *self, void *state, void *arg)
+{
+    (void)self;
+    peek_t *p = arg;
+    if (state != NULL)
+        memcpy(p->out, state, p->size);
+}
+
+static void peek_state(const actor_pid_t *pid, void *out, size_t size)
+{
+    peek_t p = {out, size};
+    assert_int_equal(actor_dispatch(pid, call_peek, &p), ACTOR_OK);
+    actor_settle();
+}
+
+static int setup(void **unused)
+{
+    (void)unused;
+    actor_runtime_options_t opts;
+    actor_runtime_options_init(&opts);
+    opts.workers = 0;
+    return actor_runtime_start(&opts) == ACTOR_OK ? 0 : -1;
+}
+
+static int teardown(void **unused)
+{
+    (void)unused;
+    actor_runtime_stop();
+    return 0;
+}
+
+static void test_ping_pong(void **unused)
+{
+    (void)unused;
+    int finis = 0;
+    actor_pid_t echo, client;
+    assert_int_equal(actor_spawn(&echo_ops, NULL, &finis, &echo), ACTOR_OK);
+    assert_int_equal(actor_spawn(&client_ops, NULL, NULL, &client), ACTOR_OK);
+    for (uint64_t i = 1; i <= 100; i++) {
+        ping_call_t call = {echo, i};
+        assert_int_equal(actor_dispatch(&client, call_send_ping, &call), ACTOR_OK);
+        actor_settle();
+    }
+    client_t c;
+    peek_state(&client, &c, sizeof(c));
+    assert_int_equal(c.pongs, 100);
+    assert_int_equal(c.last_seq, 100);
+    echo_t e;
+    peek_state(&echo, &e, sizeof(e));
+    assert_int_equal(e.inits, 1);
+    assert_int_equal(e.pings, 100);
+
+    actor_terminate(&echo);
+    actor_wait(&echo);
+    assert_int_equal(finis, 1);
+}
+
+static void test_generated_and_duplicate_ids(void **unused)
+{
+    (void)unused;
+    actor_pid_t a, b, c;
+    assert_int_equal(actor_spawn(&echo_ops, NULL, NULL, &a), ACTOR_OK);
+    assert_int_equal(actor_spawn(&echo_ops, NULL, NULL, &b), ACTOR_OK);
+    assert_string_equal(a.id, "echo(1)");
+    assert_string_equal(b.id, "echo(2)");
+    assert_int_equal(actor_spawn(&echo_ops, "master", NULL, &c), ACTOR_OK);
+    assert_string_equal(c.id, "master");
+    assert_int_equal(actor_spawn(&echo_ops, "master", NULL, NULL), ACTOR_EEXIST);
+    assert_int_equal(actor_spawn(&echo_ops, "bad@id", NULL, NULL), ACTOR_EINVAL);
+}
+
+static void test_send_by_parsed_pid_and_to_dead_actor(void **unused)
+{
+    (void)unused;
+    actor_pid_t echo, client, by_name;
+    assert_int_equal(actor_spawn(&echo_ops, "named", NULL, &echo), ACTOR_OK);
+    assert_int_equal(actor_spawn(&client_ops, NULL, NULL, &client), ACTOR_OK);
+    /* A PID made from the name alone (no hint) reaches the actor through the registry. */
+    assert_int_equal(actor_pid_make(&by_name, "named", 0, 0), ACTOR_OK);
+    ping_call_t call = {by_name, 7};
+    actor_dispatch(&client, call_send_ping, &call);
+    actor_settle();
+    client_t c;
+    peek_state(&client, &c, sizeof(c));
+    assert_int_equal(c.pongs, 1);
+
+    actor_terminate(&echo);
+    actor_settle();
+    actor_runtime_stats_t before, after;
+    actor_runtime_stats(&before);
+    actor_dispatch(&client, call_send_ping, &call);
+    actor_settle();
+    actor_runtime_stats(&after);
+    assert_int_equal(after.messages_dropped, before.messages_dropped + 1);
+    /* A new actor under the old name does not receive what was meant for the old PID. */
+    actor_pid_t reborn;
+    assert_int_equal(actor_spawn(&echo_ops, "named", NULL, &reborn), ACTOR_OK);
+    ping_call_t stale = {echo, 8};
+    actor_dispatch(&client, call_send_ping, &stale);
+    actor_settle();
+    echo_t e;
+    peek_state(&reborn, &e, sizeof(e));
+    assert_int_equal(e.pings, 0);
+}
+
+static void count_call(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    int *counts = arg;
+    counts[self == NULL ? 1 : 0]++;
+}
+
+static void test_dispatch_runs_exactly_once(void **unused)
+{
+    (void)unused;
+    actor_pid_t echo, nowhere;
+    int counts[2] = {0, 0}; /* [0] ran inside the actor, [1] ran for clean-up */
+    assert_int_equal(actor_spawn(&echo_ops, NULL, NULL, &echo), ACTOR_OK);
+    assert_int_equal(actor_dispatch(&echo, count_call, counts), ACTOR_OK);
+    actor_settle();
+    assert_int_equal(counts[0], 1);
+
+    /* Queued before termination: runs once, with NULL self, so that arg can be freed. */
+    assert_int_equal(actor_dispatch(&echo, count_call, counts), ACTOR_OK);
+    actor_terminate(&echo);
+    actor_settle();
+    assert_int_equal(counts[0], 1);
+    assert_int_equal(counts[1], 1);
+
+    assert_int_equal(actor_pid_make(&nowhere, "nowhere", 0, 0), ACTOR_OK);
+    assert_int_equal(actor_dispatch(&nowhere, count_call, counts), ACTOR_ENOENT);
+    assert_int_equal(actor_dispatch(&echo, count_call, counts), ACTOR_ENOENT);
+    assert_int_equal(counts[0] + counts[1], 2);
+}
+
+static void call_link(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    if (self != NULL)
+        actor_link(self, arg);
+}
+
+static void test_link_and_exited(void **unused)
+{
+    (void)unused;
+    actor_pid_t echo, client;
+    assert_int_equal(actor_spawn(&echo_ops, NULL, NULL, &echo), ACTOR_OK);
+    assert_int_equal(actor_spawn(&client_ops, NULL, NULL, &client), ACTOR_OK);
+    actor_dispatch(&client, call_link, &echo);
+    actor_settle();
+    client_t c;
+    peek_state(&client, &c, sizeof(c));
+    assert_int_equal(c.exits, 0);
+
+    actor_terminate(&echo);
+    actor_settle();
+    peek_state(&client, &c, sizeof(c));
+    assert_int_equal(c.exits, 1);
+    assert_true(actor_pid_equal(&c.exited, &echo));
+
+    /* Linking to an actor that is already gone notifies at once. */
+    actor_dispatch(&client, call_link, &echo);
+    actor_settle();
+    peek_state(&client, &c, sizeof(c));
+    assert_int_equal(c.exits, 2);
+}
+
+static void test_unknown_message_type_is_counted(void **unused)
+{
+    (void)unused;
+    actor_pid_t client;
+    assert_int_equal(actor_spawn(&client_ops, NULL, NULL, &client), ACTOR_OK);
+    actor_runtime_stats_t before, after;
+    actor_runtime_stats(&before);
+    Actortest__Text text = ACTORTEST__TEXT__INIT;
+    text.text = "hello";
+    assert_int_equal(actor_send(NULL, &client, &text.base), ACTOR_OK);
+    /* A packed message of a type nobody here knows, as a newer peer might send. */
+    assert_int_equal(actor_send_packed(NULL, &client, "future.Message", "\x08\x01", 2), ACTOR_OK);
+    actor_settle();
+    actor_runtime_stats(&after);
+    assert_int_equal(after.messages_unhandled, before.messages_unhandled + 2);
+}
+
+static void test_malformed_payload_is_dropped(void **unused)
+{
+    (void)unused;
+    actor_pid_t client;
+    assert_int_equal(actor_spawn(&client_ops, NULL, NULL, &client), ACTOR_OK);
+    /* Field 1 as a length-delimited value running past the end. */
+    assert_int_equal(actor_send_packed(NULL, &client, "actortest.Pong", "\x0a\x50", 2), ACTOR_OK);
+    actor_settle();
+    client_t c;
+    peek_state(&client, &c, sizeof(c));
+    assert_int_equal(c.pongs, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ping_pong, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_generated_and_duplicate_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_by_parsed_pid_and_to_dead_actor, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_dispatch_runs_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_link_and_exited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_message_type_is_counted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_payload_is_dropped, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
