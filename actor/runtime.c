@@ -198,6 +198,7 @@ void rt_finalize(actor_t *a)
     if (a->ops->fini != NULL)
         a->ops->fini(a, a->state);
 
+    atomic_fetch_add_explicit(&rt.stats.actors_terminated, 1, memory_order_relaxed);
     pthread_mutex_lock(&rt.lock);
     HASH_DELETE(hh, rt.by_id, a);
     atomic_store_explicit(&a->alive, 0, memory_order_release);
@@ -211,7 +212,6 @@ void rt_finalize(actor_t *a)
 
     free(a->state);
     a->state = NULL;
-    atomic_fetch_add_explicit(&rt.stats.actors_terminated, 1, memory_order_relaxed);
 
     pthread_mutex_lock(&rt.lock);
     slot_give_back(a);
