@@ -56,12 +56,11 @@ struct actor {
     struct actor *runq_next; /* link in the global run queue (under rt.runq_lock) */
     struct actor *free_next; /* link in the free-slot list (under rt.lock) */
     uint32_t slot;
-    bool initialized;  /* INIT has run; termination waits for it */
+    bool initialized;      /* INIT has run; termination waits for it */
     bool warned_unhandled; /* "no handler" logged once per generation */
     const actor_ops_t *ops;
     void *state;
     actor_pid_t pid;
-    char pid_text[ACTOR_PID_STRLEN];
     pthread_mutex_t link_lock; /* guards linkers: actor_link runs on the linker's thread */
     actor_pid_t *linkers;      /* actors to tell when this one terminates */
     size_t linker_count, linker_cap;
@@ -71,8 +70,10 @@ struct actor {
 typedef struct worker {
     pthread_t thread;
     int index;
-    actor_t *lifo;          /* the actor to run next, scheduled by the running one */
-    unsigned lifo_streak;   /* consecutive LIFO runs, bounded so the global queue is not starved */
+    actor_t *lifo;         /* the actor to run next, scheduled by the running one */
+    unsigned lifo_streak;  /* consecutive LIFO runs, bounded so the global queue is not starved */
+    _Atomic uint64_t sent; /* messages sent from this worker: written by it alone, so that the
+                              hot path touches no cache line another core writes */
 } worker_t;
 
 typedef struct id_counter {
@@ -107,8 +108,8 @@ typedef struct runtime {
     int worker_count;
 
     struct {
-        _Atomic uint64_t messages_sent, messages_dropped, messages_unhandled, remote_sent,
-            remote_received, remote_bad_messages, actors_spawned, actors_terminated;
+        _Atomic uint64_t messages_dropped, messages_unhandled, remote_sent, remote_received,
+            remote_bad_messages, actors_spawned, actors_terminated;
     } stats;
 } runtime_t;
 
@@ -126,6 +127,8 @@ void scheduler_stop(void);
 void scheduler_schedule(actor_t *a); /* a->scheduled was just flipped to 1 */
 void scheduler_settle(void);
 actor_t *scheduler_current(void);
+void scheduler_count_sent(void);     /* one message sent from the calling thread */
+uint64_t scheduler_sent_total(void); /* messages sent, summed over threads */
 
 /* send.c */
 envelope_t *envelope_new(envelope_kind_t kind, size_t payload_len, size_t extra);

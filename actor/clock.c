@@ -30,11 +30,12 @@ static struct {
     bool paused;
     int64_t paused_at; /* the clock's value while paused */
     int64_t offset;    /* added to CLOCK_MONOTONIC while running */
+    int64_t wall_skew; /* CLOCK_REALTIME - clock value, frozen while paused */
     clock_timer_t **heap;
     size_t count, cap;
     clock_timer_t *by_id;
     actor_timer_id_t next_id;
-    int64_t armed; /* deadline the libev timer is armed for; INT64_MAX = none */
+    int64_t armed;    /* deadline the libev timer is armed for; INT64_MAX = none */
     ev_timer watcher; /* I/O thread only */
 } clk = {.lock = PTHREAD_MUTEX_INITIALIZER, .armed = INT64_MAX};
 
@@ -60,8 +61,12 @@ int64_t actor_clock_now(void)
 
 int64_t actor_clock_wall(void)
 {
-    int64_t skew = real_ns(CLOCK_REALTIME) - real_ns(CLOCK_MONOTONIC);
-    return skew + actor_clock_now();
+    pthread_mutex_lock(&clk.lock);
+    int64_t wall = clk.paused ? clk.wall_skew + clk.paused_at
+                              : real_ns(CLOCK_REALTIME) - real_ns(CLOCK_MONOTONIC) + now_locked() -
+                                    clk.offset;
+    pthread_mutex_unlock(&clk.lock);
+    return wall;
 }
 
 /* ---- heap ---- */
@@ -244,6 +249,7 @@ void actor_clock_pause(void)
     pthread_mutex_lock(&clk.lock);
     if (!clk.paused) {
         clk.paused_at = now_locked();
+        clk.wall_skew = real_ns(CLOCK_REALTIME) - clk.paused_at;
         clk.paused = true;
     }
     pthread_mutex_unlock(&clk.lock);

@@ -22,7 +22,8 @@ uint8_t *frame_record_write_header(uint8_t *out, const char *from, size_t from_l
                                    size_t to_len, const char *type, size_t type_len,
                                    size_t payload_len)
 {
-    uint32_t rest = (uint32_t)(frame_record_size(from_len, to_len, type_len, payload_len) - LEN_BYTES);
+    uint32_t rest =
+        (uint32_t)(frame_record_size(from_len, to_len, type_len, payload_len) - LEN_BYTES);
     out[0] = (uint8_t)rest;
     out[1] = (uint8_t)(rest >> 8);
     out[2] = (uint8_t)(rest >> 16);
@@ -94,7 +95,7 @@ static actor_err_t parse_body(const uint8_t *body, size_t len, frame_record_fn f
 
 static actor_err_t check_preamble(frame_decoder_t *d, const uint8_t **data, size_t *len)
 {
-    while (d->preamble_seen < FRAME_PREAMBLE_LEN && *len > 0) {
+    while (d->preamble_seen<FRAME_PREAMBLE_LEN && * len> 0) {
         if (**data != (uint8_t)FRAME_PREAMBLE[d->preamble_seen])
             return ACTOR_EPROTO;
         d->preamble_seen++;

@@ -52,12 +52,12 @@ uint8_t *frame_record_write_header(uint8_t *out, const char *from, size_t from_l
 typedef void (*frame_record_fn)(const frame_record_t *record, void *arg);
 
 typedef struct frame_decoder {
-    size_t max_record;   /* records longer than this are skipped and counted */
+    size_t max_record;    /* records longer than this are skipped and counted */
     size_t preamble_seen; /* bytes of the preamble checked so far */
-    uint64_t skip;       /* bytes of an oversized record still to discard */
-    uint8_t *buf;        /* a record split across feeds */
+    uint64_t skip;        /* bytes of an oversized record still to discard */
+    uint8_t *buf;         /* a record split across feeds */
     size_t len, cap;
-    uint64_t records;  /* complete records delivered */
+    uint64_t records;   /* complete records delivered */
     uint64_t oversized; /* records skipped for their size */
 } frame_decoder_t;
 

@@ -15,10 +15,20 @@ int log_verbosity = 0;
 
 static int log_fd = 2;
 static _Thread_local const char *thread_context;
+static _Thread_local log_context_fn thread_context_fn;
+static _Thread_local const void *thread_context_arg;
 
 void log_context_set(const char *context)
 {
     thread_context = context;
+    thread_context_fn = NULL;
+}
+
+void log_context_set_fn(log_context_fn fn, const void *ctx)
+{
+    thread_context = NULL;
+    thread_context_fn = fn;
+    thread_context_arg = ctx;
 }
 
 void log_set_fd(int fd)
@@ -52,12 +62,18 @@ void log_write(log_level_t level, const char *file, int line, const char *fmt, .
     struct timeval tv;
     struct tm tm;
 
+    char dynamic[256];
+    const char *context = thread_context;
+    if (thread_context_fn != NULL) {
+        thread_context_fn(thread_context_arg, dynamic, sizeof(dynamic));
+        context = dynamic;
+    }
     gettimeofday(&tv, NULL);
     localtime_r(&tv.tv_sec, &tm);
     int n = snprintf(buf, sizeof(buf), "%c%02d%02d %02d:%02d:%02d.%06ld %ld %s:%d] %s%s",
                      letters[level], tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      (long)tv.tv_usec, (long)syscall(SYS_gettid), base_name(file), line,
-                     thread_context ? thread_context : "", thread_context ? ": " : "");
+                     context ? context : "", context ? ": " : "");
     if (n < 0 || (size_t)n >= sizeof(buf))
         n = 0;
 

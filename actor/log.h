@@ -12,6 +12,7 @@
 #define ACTOR_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 typedef enum log_level {
     LOG_LEVEL_INFO = 0,
@@ -29,6 +30,12 @@ extern int log_verbosity;
 /* Sets the calling thread's context shown in each line (the runtime passes the running actor's
  * PID string; NULL clears it). The string must outlive its use as context. */
 void log_context_set(const char *context);
+
+/* Sets the calling thread's context as a formatter called only when a line is written, so that a
+ * context costs nothing until something is logged (the runtime formats the running actor's PID
+ * this way). fn NULL clears it. */
+typedef void (*log_context_fn)(const void *ctx, char *buf, size_t len);
+void log_context_set_fn(log_context_fn fn, const void *ctx);
 
 /* Sends lines to fd instead of stderr (tests capture them through a pipe). */
 void log_set_fd(int fd);

@@ -34,7 +34,7 @@ static inline void mpsc_init(mpsc_t *q)
 static inline void mpsc_push(mpsc_t *q, mpsc_node_t *n)
 {
     atomic_store_explicit(&n->next, NULL, memory_order_relaxed);
-    mpsc_node_t *prev = atomic_exchange_explicit(&q->head, n, memory_order_acq_rel);
+    mpsc_node_t *prev = atomic_exchange_explicit(&q->head, n, memory_order_seq_cst);
     atomic_store_explicit(&prev->next, n, memory_order_release);
 }
 

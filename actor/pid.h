@@ -21,10 +21,10 @@
 
 typedef struct actor_pid {
     char id[ACTOR_ID_MAX]; /* NUL-terminated; empty for "nobody" */
-    uint32_t ip;           /* IPv4, host byte order; 0 with port 0 for a runtime without transport */
-    uint16_t port;         /* the process's actor port */
-    uint32_t slot;         /* runtime hint: slot + 1 of a local actor, 0 = no hint */
-    uint32_t gen;          /* runtime hint: generation of that slot */
+    uint32_t ip;   /* IPv4, host byte order; 0 with port 0 for a runtime without transport */
+    uint16_t port; /* the process's actor port */
+    uint32_t slot; /* runtime hint: slot + 1 of a local actor, 0 = no hint */
+    uint32_t gen;  /* runtime hint: generation of that slot */
 } actor_pid_t;
 
 /* Parses "id@a.b.c.d:port" into *pid (hints cleared). Errors: ACTOR_EINVAL. */

@@ -10,8 +10,10 @@
 
 #include "actor/actor_int.h"
 #include "actor/clock.h"
+#include "actor/http.h"
 #include "actor/io.h"
 #include "actor/log.h"
+#include "actor/metrics_actor.h"
 #include "actor/transport.h"
 
 runtime_t rt;
@@ -118,7 +120,8 @@ static actor_err_t register_actor(const actor_ops_t *ops, const char *id, actor_
 {
     char generated[ACTOR_ID_MAX];
     if (id == NULL || id[0] == '\0') {
-        actor_err_t err = generate_id(ops->name ? ops->name : "actor", generated, sizeof(generated));
+        actor_err_t err =
+            generate_id(ops->name ? ops->name : "actor", generated, sizeof(generated));
         if (err != ACTOR_OK)
             return err;
         id = generated;
@@ -167,7 +170,6 @@ actor_err_t actor_spawn(const actor_ops_t *ops, const char *id, void *arg, actor
     a->linker_count = 0;
     a->pid.slot = a->slot + 1;
     a->pid.gen = gen;
-    actor_pid_format(&a->pid, a->pid_text, sizeof(a->pid_text));
     atomic_store_explicit(&a->terminating, 0, memory_order_relaxed);
     atomic_store_explicit(&a->gen, gen, memory_order_release);
     atomic_store_explicit(&a->alive, 1, memory_order_release);
@@ -197,6 +199,7 @@ void rt_finalize(actor_t *a)
 {
     if (a->ops->fini != NULL)
         a->ops->fini(a, a->state);
+    actor_http_forget(&a->pid);
 
     atomic_fetch_add_explicit(&rt.stats.actors_terminated, 1, memory_order_relaxed);
     pthread_mutex_lock(&rt.lock);
@@ -258,7 +261,7 @@ void actor_settle(void)
 
 void actor_runtime_stats(actor_runtime_stats_t *s)
 {
-    s->messages_sent = atomic_load(&rt.stats.messages_sent);
+    s->messages_sent = scheduler_sent_total();
     s->messages_dropped = atomic_load(&rt.stats.messages_dropped);
     s->messages_unhandled = atomic_load(&rt.stats.messages_unhandled);
     s->remote_sent = atomic_load(&rt.stats.remote_sent);
@@ -303,6 +306,11 @@ actor_err_t actor_runtime_start(const actor_runtime_options_t *opts)
     if (err != ACTOR_OK)
         goto fail_stop_clock;
     rt.running = true;
+    err = metrics_actor_spawn();
+    if (err != ACTOR_OK) {
+        actor_runtime_stop();
+        return err;
+    }
     return ACTOR_OK;
 
 fail_stop_clock:
@@ -368,6 +376,7 @@ void actor_runtime_stop(void)
     if (rt.opts.port >= 0)
         transport_stop(); /* no more remote input; pending exits are delivered to nobody */
     clock_stop();
+    actor_http_stop();
     actor_io_stop();
     scheduler_settle();
     rt.running = false;

@@ -16,7 +16,7 @@
 #include "actor/actor_int.h"
 #include "actor/log.h"
 
-#define RUN_BATCH   256  /* events of one actor per turn */
+#define RUN_BATCH   4096 /* events of one actor per turn */
 #define LIFO_STREAK 64   /* LIFO turns before the global queue gets a look */
 #define SPIN_ROUNDS 4000 /* ~20-50 us of polling before a worker sleeps */
 
@@ -26,6 +26,27 @@ static _Thread_local actor_t *current_actor;
 actor_t *scheduler_current(void)
 {
     return current_actor;
+}
+
+static _Atomic uint64_t sent_elsewhere; /* sends from threads that are not workers */
+
+void scheduler_count_sent(void)
+{
+    worker_t *w = current_worker;
+    if (w == NULL) {
+        atomic_fetch_add_explicit(&sent_elsewhere, 1, memory_order_relaxed);
+        return;
+    }
+    uint64_t n = atomic_load_explicit(&w->sent, memory_order_relaxed);
+    atomic_store_explicit(&w->sent, n + 1, memory_order_relaxed);
+}
+
+uint64_t scheduler_sent_total(void)
+{
+    uint64_t total = atomic_load(&sent_elsewhere);
+    for (int i = 0; i < rt.worker_count; i++)
+        total += atomic_load(&rt.workers[i].sent);
+    return total;
 }
 
 static void runq_push_locked(actor_t *a)
@@ -74,10 +95,15 @@ void scheduler_schedule(actor_t *a)
 }
 
 /* Runs up to RUN_BATCH events of a, then unschedules it, or queues it again if mail came in. */
+static void format_pid(const void *pid, char *buf, size_t len)
+{
+    actor_pid_format(pid, buf, len);
+}
+
 static void run_actor(actor_t *a)
 {
     current_actor = a;
-    log_context_set(a->pid_text);
+    log_context_set_fn(format_pid, &a->pid);
     for (int i = 0; i < RUN_BATCH; i++) {
         if (a->initialized && atomic_load_explicit(&a->terminating, memory_order_acquire) &&
             atomic_load_explicit(&a->alive, memory_order_acquire))
@@ -94,7 +120,8 @@ static void run_actor(actor_t *a)
     log_context_set(NULL);
     current_actor = NULL;
 
-    bool pending_termination = a->initialized && atomic_load(&a->terminating) && atomic_load(&a->alive);
+    bool pending_termination =
+        a->initialized && atomic_load(&a->terminating) && atomic_load(&a->alive);
     atomic_store_explicit(&a->scheduled, 0, memory_order_seq_cst);
     if ((mpsc_maybe_nonempty(&a->mailbox) || pending_termination) &&
         !atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
@@ -196,6 +223,7 @@ void scheduler_stop(void)
     pthread_mutex_unlock(&rt.runq_lock);
     for (int i = 0; i < rt.worker_count; i++)
         pthread_join(rt.workers[i].thread, NULL);
+    atomic_fetch_add(&sent_elsewhere, scheduler_sent_total() - atomic_load(&sent_elsewhere));
     free(rt.workers);
     rt.workers = NULL;
     rt.worker_count = 0;
@@ -214,6 +242,7 @@ static void settle_inline(void)
     while ((a = next_ready(&self)) != NULL)
         run_actor(a);
     current_worker = saved;
+    atomic_fetch_add(&sent_elsewhere, atomic_load(&self.sent));
 }
 
 void scheduler_settle(void)

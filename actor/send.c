@@ -46,7 +46,11 @@ void deliver(actor_t *a, uint32_t gen, envelope_t *e)
 {
     e->gen = gen;
     mpsc_push(&a->mailbox, &e->node);
-    if (!atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
+    /* A load first: while the receiver is queued or running, senders on other cores then only
+     * read its `scheduled` line instead of fighting over it. Paired with run_actor's store of
+     * 0 and re-check of the mailbox (both sides seq_cst), one of the two always sees the other. */
+    if (atomic_load_explicit(&a->scheduled, memory_order_seq_cst) == 0 &&
+        !atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
         scheduler_schedule(a);
 }
 
@@ -103,7 +107,7 @@ static envelope_t *message_envelope(actor_t *self, const ProtobufCMessageDescrip
 
 static actor_err_t send_envelope(const actor_pid_t *to, envelope_t *e)
 {
-    atomic_fetch_add_explicit(&rt.stats.messages_sent, 1, memory_order_relaxed);
+    scheduler_count_sent();
     if (filter_active() && filter_apply(to, e))
         return ACTOR_OK;
     route_envelope(to, e);
@@ -117,7 +121,7 @@ actor_err_t actor_send(actor_t *self, const actor_pid_t *to, const ProtobufCMess
         return ACTOR_ETOOBIG;
     if (!rt_pid_is_local(to) && !filter_active()) {
         /* Straight into the peer's batch: no envelope, one copy. */
-        atomic_fetch_add_explicit(&rt.stats.messages_sent, 1, memory_order_relaxed);
+        scheduler_count_sent();
         return transport_send_message(self ? &self->pid : &nobody, to, msg, len);
     }
     envelope_t *e = message_envelope(self, msg->descriptor, NULL, len);
@@ -205,6 +209,12 @@ static const actor_handler_t *find_handler(const actor_ops_t *ops, const envelop
     return NULL;
 }
 
+/* How logs name a message's sender. */
+static const char *sender_name(const envelope_t *e)
+{
+    return e->from.id[0] != '\0' ? e->from.id : "outside any actor";
+}
+
 static void handle_message(actor_t *a, envelope_t *e)
 {
     const actor_handler_t *h = find_handler(a->ops, e);
@@ -212,7 +222,7 @@ static void handle_message(actor_t *a, envelope_t *e)
         atomic_fetch_add_explicit(&rt.stats.messages_unhandled, 1, memory_order_relaxed);
         if (!a->warned_unhandled)
             LOG_WARNING("Dropping message of unknown type '%s' from %s (logged once per actor)",
-                        e->type_name, e->from.id[0] ? e->from.id : "outside");
+                        e->type_name, sender_name(e));
         a->warned_unhandled = true;
         return;
     }
@@ -220,7 +230,7 @@ static void handle_message(actor_t *a, envelope_t *e)
         protobuf_c_message_unpack(h->descriptor, &arena_allocator, e->len, e->data);
     if (msg == NULL) {
         atomic_fetch_add_explicit(&rt.stats.remote_bad_messages, 1, memory_order_relaxed);
-        LOG_WARNING("Dropping malformed '%s' from %s", e->type_name, e->from.id);
+        LOG_WARNING("Dropping malformed '%s' from %s", e->type_name, sender_name(e));
         arena_reset();
         return;
     }

@@ -334,8 +334,8 @@ static actor_err_t enqueue(const actor_pid_t *from, const actor_pid_t *to, const
         return ACTOR_OK; /* the peer is not keeping up: at-most-once allows dropping */
     }
     uint8_t *out = p->pending.data + p->pending.len;
-    uint8_t *payload = frame_record_write_header(out, from_text, from_len, to->id, to_len, type,
-                                                 type_len, len);
+    uint8_t *payload =
+        frame_record_write_header(out, from_text, from_len, to->id, to_len, type, type_len, len);
     if (msg != NULL)
         protobuf_c_message_pack(msg, payload);
     else
@@ -470,8 +470,8 @@ static void on_in_recv(void *arg)
         return;
     }
     uint64_t oversized = c->decoder.oversized;
-    actor_err_t err = frame_decoder_feed(&c->decoder, c->buf, nng_aio_count(c->recv_aio),
-                                         on_record, c);
+    actor_err_t err =
+        frame_decoder_feed(&c->decoder, c->buf, nng_aio_count(c->recv_aio), on_record, c);
     if (c->decoder.oversized != oversized)
         bad_input(c, "a message over the size limit");
     if (err != ACTOR_OK) {
@@ -554,7 +554,7 @@ static actor_err_t listen_on(const char *bind_ip, uint16_t port, uint16_t *bound
 actor_err_t transport_start(const char *bind_ip, const char *advertise_ip, uint16_t port,
                             uint32_t *ip, uint16_t *bound_port)
 {
-    const char *shown = advertise_ip ? advertise_ip
+    const char *shown = advertise_ip                      ? advertise_ip
                         : strcmp(bind_ip, "0.0.0.0") == 0 ? "127.0.0.1"
                                                           : bind_ip;
     struct in_addr addr;

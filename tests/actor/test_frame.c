@@ -129,8 +129,9 @@ static void test_garbage_is_refused(void **unused)
     seen_t s = {0};
 
     frame_decoder_init(&d, 1024);
-    assert_int_equal(frame_decoder_feed(&d, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, on_record, &s),
-                     ACTOR_EPROTO);
+    assert_int_equal(
+        frame_decoder_feed(&d, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, on_record, &s),
+        ACTOR_EPROTO);
     frame_decoder_fini(&d);
 
     /* Names longer than the record. */

@@ -38,7 +38,7 @@ static void test_fifo(void **unused)
     assert_false(mpsc_maybe_nonempty(&q));
 }
 
-#define PRODUCERS 3
+#define PRODUCERS    3
 #define PER_PRODUCER 200000
 
 typedef struct producer_arg {

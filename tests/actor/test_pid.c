@@ -26,8 +26,8 @@ static void test_invalid(void **unused)
 {
     (void)unused;
     static const char *const bad[] = {
-        "", "master", "@1.2.3.4:5", "m@1.2.3.4", "m@1.2.3.4:", "m@1.2.3.4:65536", "m@1.2.3:5",
-        "m@host:5", "m@1.2.3.4:5x", "m m@1.2.3.4:5", "m@1.2.3.4:-1", "m@1.2.3.4:+5",
+        "",          "master",   "@1.2.3.4:5",   "m@1.2.3.4",     "m@1.2.3.4:",   "m@1.2.3.4:65536",
+        "m@1.2.3:5", "m@host:5", "m@1.2.3.4:5x", "m m@1.2.3.4:5", "m@1.2.3.4:-1", "m@1.2.3.4:+5",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         actor_pid_t pid;

@@ -322,8 +322,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ping_pong, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_and_duplicate_ids, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_send_by_parsed_pid_and_to_dead_actor, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_send_by_parsed_pid_and_to_dead_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_runs_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_and_exited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_message_type_is_counted, setup, teardown),

@@ -41,8 +41,7 @@ static void echo_on_ping(actor_t *self, void *state, const actor_pid_t *from,
 }
 
 static const actor_handler_t echo_handlers[] = {{&actortest__ping__descriptor, echo_on_ping}};
-static const actor_ops_t echo_ops = {
-    .name = "echo", .handlers = echo_handlers, .handler_count = 1};
+static const actor_ops_t echo_ops = {.name = "echo", .handlers = echo_handlers, .handler_count = 1};
 
 static int run_peer(void)
 {
@@ -246,12 +245,12 @@ static void test_bad_input_from_a_peer_leaves_others_working(void **state)
     uint8_t *p = frame_record_write_header(buf + at, "x@127.0.0.1:1", 13, "echo", 4,
                                            "actortest.Unknown", 17, 0);
     at = (size_t)(p - buf);
-    p = frame_record_write_header(buf + at, "x@127.0.0.1:1", 13, "echo", 4, "actortest.Ping",
-                                  14, 2);
+    p = frame_record_write_header(buf + at, "x@127.0.0.1:1", 13, "echo", 4, "actortest.Ping", 14,
+                                  2);
     memcpy(p, "\x0a\x50", 2);
     at = (size_t)(p - buf) + 2;
-    p = frame_record_write_header(buf + at, "x@127.0.0.1:1", 13, "nobody", 6, "actortest.Ping",
-                                  14, 0);
+    p = frame_record_write_header(buf + at, "x@127.0.0.1:1", 13, "nobody", 6, "actortest.Ping", 14,
+                                  0);
     at = (size_t)(p - buf);
     write_all(fd, buf, at);
     close(fd);
