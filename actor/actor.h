@@ -13,6 +13,9 @@
  * message, borrowed for the duration of the call. `send` is fire-and-forget and at-most-once;
  * order is kept between one sender and one receiver. Sending to a dead or unknown actor is not an
  * error: the message is dropped and counted. Reliability is built above, as Mesos does.
+ * Backpressure (as in Pony): an actor that cannot drain its mailbox in one turn is overloaded, and
+ * a local actor that sends to it is parked after its current event until the mailbox drains, so
+ * a fast local sender cannot grow a slow receiver's mailbox without bound.
  *
  * One process holds one runtime: a few worker threads (about one per core) run actors; an I/O
  * thread runs the HTTP server and the timers; nng's threads feed remote messages into mailboxes.
@@ -145,6 +148,7 @@ typedef struct actor_runtime_stats {
     uint64_t remote_bad_messages; /* garbage, truncated or oversized input from peers */
     uint64_t actors_spawned;
     uint64_t actors_terminated;
+    uint64_t mutes; /* times a sender was parked because its receiver was overloaded */
 } actor_runtime_stats_t;
 
 void actor_runtime_stats(actor_runtime_stats_t *stats);

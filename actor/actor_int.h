@@ -53,15 +53,19 @@ struct actor {
     _Atomic int terminating; /* actor_terminate was called for this generation */
     _Atomic int alive;       /* 1 from spawn until fini has run */
     _Atomic uint32_t gen;    /* bumped by each spawn into this slot */
+    _Atomic bool overloaded; /* its last turn ended with mail left: local senders get muted */
     struct actor *runq_next; /* link in the global run queue (under rt.runq_lock) */
     struct actor *free_next; /* link in the free-slot list (under rt.lock) */
     uint32_t slot;
-    bool initialized;      /* INIT has run; termination waits for it */
-    bool warned_unhandled; /* "no handler" logged once per generation */
+    _Atomic bool initialized; /* INIT has run (or there is none); termination waits for it */
+    bool http_routes;         /* actor_http_install was called: routes to forget at the end */
+    bool warned_unhandled;    /* "no handler" logged once per generation */
     const actor_ops_t *ops;
     void *state;
     actor_pid_t pid;
     pthread_mutex_t link_lock; /* guards linkers: actor_link runs on the linker's thread */
+    struct actor *muted;       /* senders parked until this actor drains (scheduler's mute_lock) */
+    struct actor *mute_next;   /* link in the list of the actor that muted this one */
     actor_pid_t *linkers;      /* actors to tell when this one terminates */
     size_t linker_count, linker_cap;
     UT_hash_handle hh; /* rt.by_id, keyed by pid.id */
@@ -72,6 +76,7 @@ typedef struct worker {
     int index;
     actor_t *lifo;         /* the actor to run next, scheduled by the running one */
     unsigned lifo_streak;  /* consecutive LIFO runs, bounded so the global queue is not starved */
+    unsigned turn_sends;   /* messages sent during the running actor's turn */
     _Atomic uint64_t sent; /* messages sent from this worker: written by it alone, so that the
                               hot path touches no cache line another core writes */
 } worker_t;
@@ -109,7 +114,7 @@ typedef struct runtime {
 
     struct {
         _Atomic uint64_t messages_dropped, messages_unhandled, remote_sent, remote_received,
-            remote_bad_messages, actors_spawned, actors_terminated;
+            remote_bad_messages, actors_spawned, actors_terminated, mutes;
     } stats;
 } runtime_t;
 
@@ -127,8 +132,10 @@ void scheduler_stop(void);
 void scheduler_schedule(actor_t *a); /* a->scheduled was just flipped to 1 */
 void scheduler_settle(void);
 actor_t *scheduler_current(void);
-void scheduler_count_sent(void);     /* one message sent from the calling thread */
-uint64_t scheduler_sent_total(void); /* messages sent, summed over threads */
+void scheduler_count_sent(void);                      /* one message sent from the calling thread */
+void scheduler_sent_to_overloaded(actor_t *receiver); /* mute the running actor after its turn */
+void scheduler_unmute_all(actor_t *a); /* a drained or died: its muted senders run again */
+uint64_t scheduler_sent_total(void);   /* messages sent, summed over threads */
 
 /* send.c */
 envelope_t *envelope_new(envelope_kind_t kind, size_t payload_len, size_t extra);

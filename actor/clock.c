@@ -62,9 +62,9 @@ int64_t actor_clock_now(void)
 int64_t actor_clock_wall(void)
 {
     pthread_mutex_lock(&clk.lock);
-    int64_t wall = clk.paused ? clk.wall_skew + clk.paused_at
-                              : real_ns(CLOCK_REALTIME) - real_ns(CLOCK_MONOTONIC) + now_locked() -
-                                    clk.offset;
+    int64_t wall =
+        clk.paused ? clk.wall_skew + clk.paused_at
+                   : real_ns(CLOCK_REALTIME) - real_ns(CLOCK_MONOTONIC) + now_locked() - clk.offset;
     pthread_mutex_unlock(&clk.lock);
     return wall;
 }

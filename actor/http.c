@@ -297,6 +297,7 @@ actor_err_t actor_http_install(actor_t *self, const actor_http_route_t *routes, 
     e->routes = routes;
     e->count = count;
     pthread_mutex_unlock(&web.lock);
+    self->http_routes = true;
     return ACTOR_OK;
 }
 

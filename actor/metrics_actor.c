@@ -12,7 +12,7 @@
 #include "actor/metrics.h"
 #include "actor/metrics_actor.h"
 
-#define RUNTIME_GAUGES 9
+#define RUNTIME_GAUGES 10
 
 typedef struct metrics_actor {
     metrics_gauge_t *gauges[RUNTIME_GAUGES];
@@ -57,6 +57,8 @@ static const struct {
      "Actors spawned since start"},
     {"actor/actors_terminated", offsetof(actor_runtime_stats_t, actors_terminated),
      "Actors terminated since start"},
+    {"actor/mutes", offsetof(actor_runtime_stats_t, mutes),
+     "Times a sender was parked until an overloaded receiver drained (backpressure)"},
 };
 
 static void on_snapshot(actor_t *self, void *state, actor_http_request_t *req)

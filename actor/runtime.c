@@ -111,8 +111,22 @@ static actor_err_t generate_id(const char *name, char *id, size_t len)
         c->next = 1;
         HASH_ADD_KEYPTR(hh, rt.counters, c->name, strlen(c->name), c);
     }
-    int n = snprintf(id, len, "%s(%llu)", name, (unsigned long long)c->next++);
-    return (n > 0 && (size_t)n < len) ? ACTOR_OK : ACTOR_EINVAL;
+    /* By hand rather than snprintf: spawning is meant to cost about a microsecond. */
+    char digits[24];
+    size_t nd = 0;
+    for (uint64_t v = c->next++; v > 0 || nd == 0; v /= 10)
+        digits[nd++] = (char)('0' + v % 10);
+    size_t name_len = strlen(name);
+    if (name_len + nd + 3 > len)
+        return ACTOR_EINVAL;
+    memcpy(id, name, name_len);
+    char *p = id + name_len;
+    *p++ = '(';
+    while (nd > 0)
+        *p++ = digits[--nd];
+    *p++ = ')';
+    *p = '\0';
+    return ACTOR_OK;
 }
 
 /* Claims a slot and an id for a new actor. Called with rt.lock held. */
@@ -146,9 +160,10 @@ actor_err_t actor_spawn(const actor_ops_t *ops, const char *id, void *arg, actor
 {
     if (!rt.running)
         return ACTOR_ECLOSED;
-    void *state = calloc(1, ops->state_size ? ops->state_size : 1);
-    envelope_t *init = envelope_new(ENVELOPE_INIT, 0, 0);
-    if (state == NULL || init == NULL) {
+    /* Neither a state nor an INIT event when the actor has no use for them. */
+    void *state = ops->state_size ? calloc(1, ops->state_size) : NULL;
+    envelope_t *init = ops->init ? envelope_new(ENVELOPE_INIT, 0, 0) : NULL;
+    if ((ops->state_size && state == NULL) || (ops->init && init == NULL)) {
         free(state);
         free(init);
         return ACTOR_ENOMEM;
@@ -165,7 +180,8 @@ actor_err_t actor_spawn(const actor_ops_t *ops, const char *id, void *arg, actor
     uint32_t gen = atomic_load_explicit(&a->gen, memory_order_relaxed) + 1;
     a->ops = ops;
     a->state = state;
-    a->initialized = false;
+    atomic_store_explicit(&a->initialized, init == NULL, memory_order_relaxed);
+    a->http_routes = false;
     a->warned_unhandled = false;
     a->linker_count = 0;
     a->pid.slot = a->slot + 1;
@@ -178,8 +194,10 @@ actor_err_t actor_spawn(const actor_ops_t *ops, const char *id, void *arg, actor
     pthread_mutex_unlock(&rt.lock);
 
     atomic_fetch_add_explicit(&rt.stats.actors_spawned, 1, memory_order_relaxed);
-    init->arg = arg;
-    deliver(a, gen, init);
+    if (init != NULL) {
+        init->arg = arg;
+        deliver(a, gen, init);
+    }
     return ACTOR_OK;
 }
 
@@ -189,7 +207,7 @@ void actor_terminate(const actor_pid_t *pid)
     actor_t *a = rt.running ? rt_resolve(pid, &gen) : NULL;
     if (a == NULL || !rt_pid_is_local(pid))
         return;
-    atomic_store_explicit(&a->terminating, 1, memory_order_release);
+    atomic_store_explicit(&a->terminating, 1, memory_order_seq_cst); /* see run_actor */
     if (!atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
         scheduler_schedule(a);
 }
@@ -199,7 +217,8 @@ void rt_finalize(actor_t *a)
 {
     if (a->ops->fini != NULL)
         a->ops->fini(a, a->state);
-    actor_http_forget(&a->pid);
+    if (a->http_routes)
+        actor_http_forget(&a->pid);
 
     atomic_fetch_add_explicit(&rt.stats.actors_terminated, 1, memory_order_relaxed);
     pthread_mutex_lock(&rt.lock);
@@ -207,6 +226,7 @@ void rt_finalize(actor_t *a)
     atomic_store_explicit(&a->alive, 0, memory_order_release);
     pthread_mutex_unlock(&rt.lock);
 
+    scheduler_unmute_all(a); /* nobody waits for a dead actor to drain */
     pthread_mutex_lock(&a->link_lock);
     for (size_t i = 0; i < a->linker_count; i++)
         deliver_exited(&a->linkers[i], &a->pid);
@@ -269,6 +289,7 @@ void actor_runtime_stats(actor_runtime_stats_t *s)
     s->remote_bad_messages = atomic_load(&rt.stats.remote_bad_messages);
     s->actors_spawned = atomic_load(&rt.stats.actors_spawned);
     s->actors_terminated = atomic_load(&rt.stats.actors_terminated);
+    s->mutes = atomic_load(&rt.stats.mutes);
 }
 
 static int default_workers(const actor_runtime_options_t *opts)

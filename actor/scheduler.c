@@ -7,6 +7,13 @@
  * core costs ~30 us, more than thousands of messages. A worker runs at most RUN_BATCH events of
  * one actor before putting it back, so one busy actor cannot starve the others.
  *
+ * Backpressure, as Pony's runtime does it: an actor whose turn ends with mail left is overloaded
+ * until it drains its mailbox; a local actor that sent to an overloaded one is muted at the end of
+ * its turn (parked, still `scheduled`, in no queue) and queued again when the receiver drains.
+ * An actor that others wait on is never muted, so the waits cannot form a cycle: the edge that
+ * would close one would mute an actor that already has a waiter. Without backpressure two senders
+ * on two cores outrun one receiver and its mailbox grows without bound.
+ *
  * With zero workers, actor_settle() runs the same loop on the calling thread until nothing is
  * runnable: in-process tests get one thread and a deterministic order.
  */
@@ -17,11 +24,16 @@
 #include "actor/log.h"
 
 #define RUN_BATCH   4096 /* events of one actor per turn */
+#define SEND_BUDGET 1024 /* messages one actor may send per turn before others get a go */
 #define LIFO_STREAK 64   /* LIFO turns before the global queue gets a look */
 #define SPIN_ROUNDS 4000 /* ~20-50 us of polling before a worker sleeps */
 
 static _Thread_local worker_t *current_worker;
 static _Thread_local actor_t *current_actor;
+static _Thread_local actor_t *muted_by; /* overloaded receiver the running actor sent to */
+/* Guards every actor's `muted` list and the clearing of `overloaded`: muting happens only under
+ * overload, and one lock keeps the no-cycle rule simple to check. */
+static pthread_mutex_t mute_lock = PTHREAD_MUTEX_INITIALIZER;
 
 actor_t *scheduler_current(void)
 {
@@ -39,6 +51,7 @@ void scheduler_count_sent(void)
     }
     uint64_t n = atomic_load_explicit(&w->sent, memory_order_relaxed);
     atomic_store_explicit(&w->sent, n + 1, memory_order_relaxed);
+    w->turn_sends++;
 }
 
 uint64_t scheduler_sent_total(void)
@@ -47,6 +60,43 @@ uint64_t scheduler_sent_total(void)
     for (int i = 0; i < rt.worker_count; i++)
         total += atomic_load(&rt.workers[i].sent);
     return total;
+}
+
+void scheduler_sent_to_overloaded(actor_t *receiver)
+{
+    if (current_actor != NULL && current_actor != receiver)
+        muted_by = receiver;
+}
+
+/* Parks a (at the end of its turn, still `scheduled`) until m drains; false if m already has. */
+static bool mute(actor_t *a, actor_t *m)
+{
+    bool muted = false;
+    pthread_mutex_lock(&mute_lock);
+    if (a->muted == NULL && atomic_load_explicit(&m->overloaded, memory_order_acquire)) {
+        a->mute_next = m->muted;
+        m->muted = a;
+        muted = true;
+        atomic_fetch_add_explicit(&rt.stats.mutes, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&mute_lock);
+    return muted;
+}
+
+static void runq_push(actor_t *a);
+
+void scheduler_unmute_all(actor_t *a)
+{
+    pthread_mutex_lock(&mute_lock);
+    atomic_store_explicit(&a->overloaded, false, memory_order_release);
+    actor_t *list = a->muted;
+    a->muted = NULL;
+    pthread_mutex_unlock(&mute_lock);
+    while (list != NULL) {
+        actor_t *next = list->mute_next;
+        runq_push(list);
+        list = next;
+    }
 }
 
 static void runq_push_locked(actor_t *a)
@@ -104,13 +154,23 @@ static void run_actor(actor_t *a)
 {
     current_actor = a;
     log_context_set_fn(format_pid, &a->pid);
-    for (int i = 0; i < RUN_BATCH; i++) {
-        if (a->initialized && atomic_load_explicit(&a->terminating, memory_order_acquire) &&
+    bool drained = false;
+    muted_by = NULL;
+    worker_t *w = current_worker;
+    w->turn_sends = 0;
+    /* The turn ends when the mailbox is empty, after RUN_BATCH events or SEND_BUDGET sends (a
+     * sender that keeps dispatching to itself would otherwise hold its worker, and the receivers
+     * it woke, indefinitely), or as soon as the actor has sent to an overloaded one. */
+    for (int i = 0; i < RUN_BATCH && muted_by == NULL && w->turn_sends < SEND_BUDGET; i++) {
+        if (atomic_load_explicit(&a->initialized, memory_order_relaxed) &&
+            atomic_load_explicit(&a->terminating, memory_order_acquire) &&
             atomic_load_explicit(&a->alive, memory_order_acquire))
             rt_finalize(a);
         envelope_t *e = (envelope_t *)mpsc_pop(&a->mailbox);
-        if (e == NULL)
+        if (e == NULL) {
+            drained = !mpsc_maybe_nonempty(&a->mailbox); /* not a push caught half-way */
             break;
+        }
         if (!atomic_load_explicit(&a->alive, memory_order_acquire) ||
             e->gen != atomic_load_explicit(&a->gen, memory_order_acquire))
             envelope_discard(e);
@@ -119,13 +179,28 @@ static void run_actor(actor_t *a)
     }
     log_context_set(NULL);
     current_actor = NULL;
+    actor_t *m = muted_by;
+    muted_by = NULL;
+    if (drained && atomic_load_explicit(&a->overloaded, memory_order_relaxed))
+        scheduler_unmute_all(a);
+    else if (!drained && m == NULL && w->turn_sends < SEND_BUDGET)
+        atomic_store_explicit(&a->overloaded, true, memory_order_release);
+    if (m != NULL && mute(a, m))
+        return;
 
-    bool pending_termination =
-        a->initialized && atomic_load(&a->terminating) && atomic_load(&a->alive);
+    /* Clear `scheduled`, then look again: a sender or actor_terminate that saw it set did not
+     * queue the actor, so whatever it left (mail, or a termination request, perhaps for the
+     * next generation in this slot) must be noticed here. Both sides are seq_cst: either they
+     * see 0 and queue the actor, or this check sees their write. */
     atomic_store_explicit(&a->scheduled, 0, memory_order_seq_cst);
+    bool pending_termination = atomic_load_explicit(&a->terminating, memory_order_seq_cst) &&
+                               atomic_load_explicit(&a->alive, memory_order_seq_cst);
+    /* An actor that comes back after its turn goes behind the others (not into the LIFO slot,
+     * which is for actors just woken by a message): a sender that keeps dispatching to itself
+     * must not starve the receiver it feeds. */
     if ((mpsc_maybe_nonempty(&a->mailbox) || pending_termination) &&
         !atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
-        scheduler_schedule(a);
+        runq_push(a);
 }
 
 /* The next actor from the LIFO slot or the global queue, without blocking. */

@@ -52,6 +52,8 @@ void deliver(actor_t *a, uint32_t gen, envelope_t *e)
     if (atomic_load_explicit(&a->scheduled, memory_order_seq_cst) == 0 &&
         !atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
         scheduler_schedule(a);
+    if (atomic_load_explicit(&a->overloaded, memory_order_relaxed))
+        scheduler_sent_to_overloaded(a);
 }
 
 void deliver_to_pid(const actor_pid_t *to, envelope_t *e)
@@ -253,7 +255,7 @@ void handle_envelope(actor_t *a, envelope_t *e)
             a->ops->exited(a, a->state, &e->from);
         break;
     case ENVELOPE_INIT:
-        a->initialized = true;
+        atomic_store_explicit(&a->initialized, true, memory_order_relaxed);
         if (a->ops->init != NULL)
             a->ops->init(a, a->state, e->arg);
         break;

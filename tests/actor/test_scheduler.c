@@ -136,12 +136,26 @@ static void test_spawn_and_terminate_many(void **unused)
     free(pids);
 }
 
+/* One at a time: the waiter wakes while the worker may still be finishing the dead actor's turn,
+ * and the next spawn reuses that very slot. No terminate may be lost in that window. */
+static void test_spawn_terminate_churn_reusing_slots(void **unused)
+{
+    (void)unused;
+    for (int i = 0; i < 50000; i++) {
+        actor_pid_t pid;
+        assert_int_equal(actor_spawn(&idle_ops, NULL, NULL, &pid), ACTOR_OK);
+        actor_terminate(&pid);
+        actor_wait(&pid);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pairs_settle_with_everything_delivered, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_spawn_and_terminate_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spawn_terminate_churn_reusing_slots, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
