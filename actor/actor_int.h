@@ -37,8 +37,9 @@ typedef enum envelope_kind {
 typedef struct envelope {
     mpsc_node_t node; /* first: mailboxes link envelopes through it */
     envelope_kind_t kind;
-    uint32_t gen;                                 /* generation of the receiving actor */
-    actor_pid_t from;                             /* sender; for EXITED the PID that exited */
+    bool block;       /* a fixed ENVELOPE_BLOCK from the cache (envelope.c), not sized to fit */
+    uint32_t gen;     /* generation of the receiving actor */
+    actor_pid_t from; /* sender; for EXITED the PID that exited */
     const ProtobufCMessageDescriptor *descriptor; /* local messages; NULL from peers */
     const char *type_name;                        /* full protobuf name */
     actor_call_fn fn;                             /* CALL */
@@ -137,8 +138,14 @@ void scheduler_sent_to_overloaded(actor_t *receiver); /* mute the running actor 
 void scheduler_unmute_all(actor_t *a); /* a drained or died: its muted senders run again */
 uint64_t scheduler_sent_total(void);   /* messages sent, summed over threads */
 
-/* send.c */
+/* envelope.c */
 envelope_t *envelope_new(envelope_kind_t kind, size_t payload_len, size_t extra);
+void envelope_free(envelope_t *e);
+void envelope_cache_enable(void);  /* the calling thread is a worker: cache its envelopes */
+void envelope_cache_flush(void);   /* before a worker thread ends */
+void envelope_cache_release(void); /* at runtime stop: frees the shared depot */
+
+/* send.c */
 void envelope_discard(envelope_t *e); /* runs a CALL's fn with NULLs, counts drops; frees */
 void deliver(actor_t *a, uint32_t gen, envelope_t *e);
 void deliver_to_pid(const actor_pid_t *to, envelope_t *e); /* resolves; drops if none */

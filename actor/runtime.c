@@ -165,7 +165,8 @@ actor_err_t actor_spawn(const actor_ops_t *ops, const char *id, void *arg, actor
     envelope_t *init = ops->init ? envelope_new(ENVELOPE_INIT, 0, 0) : NULL;
     if ((ops->state_size && state == NULL) || (ops->init && init == NULL)) {
         free(state);
-        free(init);
+        if (init != NULL)
+            envelope_free(init);
         return ACTOR_ENOMEM;
     }
     actor_t *a = NULL;
@@ -174,7 +175,8 @@ actor_err_t actor_spawn(const actor_ops_t *ops, const char *id, void *arg, actor
     if (err != ACTOR_OK) {
         pthread_mutex_unlock(&rt.lock);
         free(state);
-        free(init);
+        if (init != NULL)
+            envelope_free(init);
         return err;
     }
     uint32_t gen = atomic_load_explicit(&a->gen, memory_order_relaxed) + 1;
@@ -403,6 +405,7 @@ void actor_runtime_stop(void)
     rt.running = false;
     scheduler_stop();
     free_slots();
+    envelope_cache_release();
     arena_release();
     pthread_cond_destroy(&rt.dead_cv);
     pthread_mutex_destroy(&rt.lock);

@@ -256,6 +256,7 @@ static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     current_worker = w;
+    envelope_cache_enable();
     for (;;) {
         actor_t *a = next_ready(w);
         if (a == NULL && spin_for_work())
@@ -266,6 +267,7 @@ static void *worker_main(void *arg)
             break;
         run_actor(a);
     }
+    envelope_cache_flush();
     arena_release();
     return NULL;
 }
@@ -313,9 +315,11 @@ static void settle_inline(void)
     worker_t self = {0};
     worker_t *saved = current_worker;
     current_worker = &self;
+    envelope_cache_enable();
     actor_t *a;
     while ((a = next_ready(&self)) != NULL)
         run_actor(a);
+    envelope_cache_flush();
     current_worker = saved;
     atomic_fetch_add(&sent_elsewhere, atomic_load(&self.sent));
 }

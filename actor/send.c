@@ -17,29 +17,13 @@
 
 static const actor_pid_t nobody;
 
-envelope_t *envelope_new(envelope_kind_t kind, size_t payload_len, size_t extra)
-{
-    envelope_t *e = malloc(sizeof(*e) + payload_len + extra);
-    if (e == NULL)
-        return NULL;
-    e->kind = kind;
-    e->gen = 0;
-    e->from.id[0] = '\0';
-    e->descriptor = NULL;
-    e->type_name = NULL;
-    e->fn = NULL;
-    e->arg = NULL;
-    e->len = payload_len;
-    return e;
-}
-
 void envelope_discard(envelope_t *e)
 {
     if (e->kind == ENVELOPE_CALL)
         e->fn(NULL, NULL, e->arg); /* exactly once, so that arg is freed */
     else if (e->kind == ENVELOPE_MESSAGE)
         atomic_fetch_add_explicit(&rt.stats.messages_dropped, 1, memory_order_relaxed);
-    free(e);
+    envelope_free(e);
 }
 
 void deliver(actor_t *a, uint32_t gen, envelope_t *e)
@@ -85,7 +69,7 @@ void route_envelope(const actor_pid_t *to, envelope_t *e)
         return;
     }
     transport_send_packed(&e->from, to, e->type_name, e->data, e->len);
-    free(e);
+    envelope_free(e);
 }
 
 /* Builds a message envelope holding a copy of the packed payload and the type name. */
@@ -260,5 +244,5 @@ void handle_envelope(actor_t *a, envelope_t *e)
             a->ops->init(a, a->state, e->arg);
         break;
     }
-    free(e);
+    envelope_free(e);
 }
