@@ -29,6 +29,8 @@ static _Thread_local arena_t arena;
 static void *arena_alloc(void *unused, size_t size)
 {
     (void)unused;
+    if (size > SIZE_MAX / 2)
+        return NULL; /* rounding or the overflow header would wrap */
     size_t rounded = (size + 15) & ~(size_t)15;
     if (arena.block == NULL) {
         arena.block = malloc(ARENA_BLOCK);

@@ -16,12 +16,12 @@ typedef struct io_call {
 static struct {
     struct ev_loop *loop;
     pthread_t thread;
-    ev_async wake; /* new calls queued, or stop requested */
-    pthread_mutex_t lock;
+    ev_async wake;          /* new calls queued, or stop requested */
+    pthread_mutex_t lock;   /* static: lives as long as the process, so late callers are safe */
     io_call_t *head, *tail; /* guarded by lock */
     bool stopping;          /* guarded by lock */
-    bool started;
-} io;
+    bool started;           /* guarded by lock */
+} io = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static _Thread_local bool on_loop_thread;
 
@@ -64,34 +64,39 @@ actor_err_t actor_io_start(void)
     io.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
     if (io.loop == NULL)
         return ACTOR_ESYSTEM;
-    pthread_mutex_init(&io.lock, NULL);
     io.head = io.tail = NULL;
     io.stopping = false;
     ev_async_init(&io.wake, on_wake);
     ev_async_start(io.loop, &io.wake);
     if (pthread_create(&io.thread, NULL, io_main, NULL) != 0) {
         ev_loop_destroy(io.loop);
-        pthread_mutex_destroy(&io.lock);
         return ACTOR_ESYSTEM;
     }
+    pthread_mutex_lock(&io.lock);
     io.started = true;
+    pthread_mutex_unlock(&io.lock);
     return ACTOR_OK;
 }
 
 void actor_io_stop(void)
 {
-    if (!io.started)
-        return;
     pthread_mutex_lock(&io.lock);
+    bool started = io.started;
     io.stopping = true;
+    if (started)
+        ev_async_send(io.loop, &io.wake);
     pthread_mutex_unlock(&io.lock);
-    ev_async_send(io.loop, &io.wake);
+    if (!started)
+        return;
     pthread_join(io.thread, NULL);
+    /* Callers see `started` false before the loop goes: none can be inside ev_async_send then,
+     * since they send while holding the lock. */
+    pthread_mutex_lock(&io.lock);
+    io.started = false;
+    pthread_mutex_unlock(&io.lock);
     ev_async_stop(io.loop, &io.wake);
     ev_loop_destroy(io.loop);
-    pthread_mutex_destroy(&io.lock);
     io.loop = NULL;
-    io.started = false;
 }
 
 struct ev_loop *actor_io_loop(void)
@@ -123,7 +128,8 @@ actor_err_t actor_io_call(void (*fn)(void *arg), void *arg)
     else
         io.head = c;
     io.tail = c;
-    pthread_mutex_unlock(&io.lock);
+    /* Under the lock, so that actor_io_stop cannot destroy the loop in between. */
     ev_async_send(io.loop, &io.wake);
+    pthread_mutex_unlock(&io.lock);
     return ACTOR_OK;
 }

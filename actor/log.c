@@ -74,8 +74,10 @@ void log_write(log_level_t level, const char *file, int line, const char *fmt, .
                      letters[level], tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                      (long)tv.tv_usec, (long)syscall(SYS_gettid), base_name(file), line,
                      context ? context : "", context ? ": " : "");
-    if (n < 0 || (size_t)n >= sizeof(buf))
+    if (n < 0)
         n = 0;
+    if ((size_t)n >= sizeof(buf) / 2)
+        n = (int)(sizeof(buf) / 2); /* an absurdly long context: keep the prefix, cut the rest */
 
     va_list ap;
     va_start(ap, fmt);

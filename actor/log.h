@@ -59,7 +59,7 @@ void log_write(log_level_t level, const char *file, int line, const char *fmt, .
 #define LOG_FATAL(...)   log_write(LOG_LEVEL_FATAL, __FILE__, __LINE__, __VA_ARGS__)
 #define VLOG(n, ...)                                                                               \
     do {                                                                                           \
-        if ((n) <= log_verbosity)                                                                  \
+        if ((n) <= log_verbosity && LOG_LEVEL_INFO >= log_min_level)                               \
             log_write(LOG_LEVEL_INFO, __FILE__, __LINE__, __VA_ARGS__);                            \
     } while (0)
 
