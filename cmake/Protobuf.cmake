@@ -6,6 +6,12 @@ function(mesos_protobuf_library name)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/gen)
   file(MAKE_DIRECTORY ${out})
   set(sources)
+  # Every generated file depends on every .proto of the set: imports make a change to one
+  # (a renamed type in mesos.proto) matter to the others.
+  set(all_protos)
+  foreach(proto ${ARG_FILES})
+    list(APPEND all_protos ${ARG_PROTO_DIR}/${proto})
+  endforeach()
   foreach(proto ${ARG_FILES})
     get_filename_component(base ${proto} NAME_WE)
     set(c ${out}/${base}.pb-c.c)
@@ -13,7 +19,7 @@ function(mesos_protobuf_library name)
     add_custom_command(
       OUTPUT ${c} ${h}
       COMMAND ${PROTOC_C} --c_out=${out} --proto_path=${ARG_PROTO_DIR} ${ARG_PROTO_DIR}/${proto}
-      DEPENDS ${ARG_PROTO_DIR}/${proto}
+      DEPENDS ${all_protos}
       COMMENT "protoc-c ${proto}")
     list(APPEND sources ${c})
   endforeach()
