@@ -50,13 +50,13 @@ typedef struct envelope {
 
 struct actor {
     mpsc_t mailbox;
-    _Atomic int scheduled;   /* 1 while queued or running */
-    _Atomic int terminating; /* actor_terminate was called for this generation */
-    _Atomic int alive;       /* 1 from spawn until fini has run */
-    _Atomic uint32_t gen;    /* bumped by each spawn into this slot */
-    _Atomic bool overloaded; /* its last turn ended with mail left: local senders get muted */
-    struct actor *runq_next; /* link in the global run queue (under rt.runq_lock) */
-    struct actor *free_next; /* link in the free-slot list (under rt.lock) */
+    _Atomic int scheduled;        /* 1 while queued or running */
+    _Atomic uint32_t terminating; /* generation actor_terminate was called for; 0 = none */
+    _Atomic int alive;            /* 1 from spawn until fini has run */
+    _Atomic uint32_t gen;         /* bumped by each spawn into this slot */
+    _Atomic bool overloaded;      /* its last turn ended with mail left: local senders get muted */
+    struct actor *runq_next;      /* link in the global run queue (under rt.runq_lock) */
+    struct actor *free_next;      /* link in the free-slot list (under rt.lock) */
     uint32_t slot;
     _Atomic bool initialized; /* INIT has run (or there is none); termination waits for it */
     bool http_routes;         /* actor_http_install was called: routes to forget at the end */
@@ -125,6 +125,7 @@ extern runtime_t rt;
 actor_t *rt_slot(uint32_t slot);
 actor_t *rt_resolve(const actor_pid_t *pid, uint32_t *gen); /* live local actor or NULL */
 bool rt_pid_is_local(const actor_pid_t *pid);
+bool rt_has_transport(void); /* false with port < 0: remote PIDs are unreachable */
 void rt_finalize(actor_t *a);
 
 /* scheduler.c */

@@ -441,8 +441,10 @@ actor_err_t actor_http_respond_json(actor_http_request_t *req, int status, json_
 {
     char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
     json_decref(json);
-    if (text == NULL)
-        return respond_owned(req, 500, "text/plain", NULL, 0, strdup("Out of memory\n"), 14);
+    if (text == NULL) {
+        char *oom = strdup("Out of memory\n");
+        return respond_owned(req, 500, "text/plain", NULL, 0, oom, oom ? strlen(oom) : 0);
+    }
     return respond_owned(req, status, "application/json", NULL, 0, text, strlen(text));
 }
 

@@ -65,10 +65,22 @@ static inline mpsc_node_t *mpsc_pop(mpsc_t *q)
     return NULL;
 }
 
+/* Consumer only: an element the consumer has not popped yet sits at the tail. */
+static inline bool mpsc_tail_pending(const mpsc_t *q)
+{
+    return q->tail != &q->stub;
+}
+
+/* Any thread: a push has begun since the queue was last seen empty (by its consumer). */
+static inline bool mpsc_head_pending(mpsc_t *q)
+{
+    return atomic_load_explicit(&q->head, memory_order_seq_cst) != &q->stub;
+}
+
 /* Consumer only: false means no push has begun since the queue was last seen empty. */
 static inline bool mpsc_maybe_nonempty(mpsc_t *q)
 {
-    return q->tail != &q->stub || atomic_load_explicit(&q->head, memory_order_seq_cst) != &q->stub;
+    return mpsc_tail_pending(q) || mpsc_head_pending(q);
 }
 
 #endif

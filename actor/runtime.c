@@ -31,6 +31,11 @@ actor_t *rt_slot(uint32_t slot)
     return chunk ? &chunk[slot % SLOT_CHUNK] : NULL;
 }
 
+bool rt_has_transport(void)
+{
+    return rt.opts.port >= 0;
+}
+
 bool rt_pid_is_local(const actor_pid_t *pid)
 {
     return (pid->ip == rt.ip && pid->port == rt.port) || (pid->ip == 0 && pid->port == 0);
@@ -191,15 +196,22 @@ actor_err_t actor_spawn(const actor_ops_t *ops, const char *id, void *arg, actor
     atomic_store_explicit(&a->terminating, 0, memory_order_relaxed);
     atomic_store_explicit(&a->gen, gen, memory_order_release);
     atomic_store_explicit(&a->alive, 1, memory_order_release);
+    /* INIT goes in before rt.lock is released: a sender resolving the id needs the lock, so its
+     * message cannot overtake INIT. (A worker still draining the slot's previous generation
+     * sees alive and the new gen, and runs INIT as it should.) */
+    if (init != NULL) {
+        init->arg = arg;
+        init->gen = gen;
+        mpsc_push(&a->mailbox, &init->node);
+    }
     if (pid != NULL)
         *pid = a->pid;
     pthread_mutex_unlock(&rt.lock);
 
     atomic_fetch_add_explicit(&rt.stats.actors_spawned, 1, memory_order_relaxed);
-    if (init != NULL) {
-        init->arg = arg;
-        deliver(a, gen, init);
-    }
+    if (init != NULL && atomic_load_explicit(&a->scheduled, memory_order_seq_cst) == 0 &&
+        !atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
+        scheduler_schedule(a);
     return ACTOR_OK;
 }
 
@@ -209,7 +221,9 @@ void actor_terminate(const actor_pid_t *pid)
     actor_t *a = rt.running ? rt_resolve(pid, &gen) : NULL;
     if (a == NULL || !rt_pid_is_local(pid))
         return;
-    atomic_store_explicit(&a->terminating, 1, memory_order_seq_cst); /* see run_actor */
+    /* The generation, not a flag: a terminate that resolved this slot just before its actor
+     * died must not hit the next actor spawned into it. Seq_cst: see run_actor. */
+    atomic_store_explicit(&a->terminating, gen, memory_order_seq_cst);
     if (!atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
         scheduler_schedule(a);
 }
@@ -225,6 +239,7 @@ void rt_finalize(actor_t *a)
     atomic_fetch_add_explicit(&rt.stats.actors_terminated, 1, memory_order_relaxed);
     pthread_mutex_lock(&rt.lock);
     HASH_DELETE(hh, rt.by_id, a);
+    atomic_store_explicit(&a->terminating, 0, memory_order_relaxed);
     atomic_store_explicit(&a->alive, 0, memory_order_release);
     pthread_mutex_unlock(&rt.lock);
 
@@ -380,8 +395,10 @@ static void free_slots(void)
         free(a->linkers);
         pthread_mutex_destroy(&a->link_lock);
     }
-    for (uint32_t c = 0; c * SLOT_CHUNK < rt.slot_count; c++)
+    for (uint32_t c = 0; c * SLOT_CHUNK < rt.slot_count; c++) {
         free(atomic_load(&rt.chunks[c]));
+        atomic_store(&rt.chunks[c], NULL);
+    }
     id_counter_t *c, *tmp;
     HASH_ITER(hh, rt.counters, c, tmp)
     {

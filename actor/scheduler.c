@@ -64,7 +64,10 @@ uint64_t scheduler_sent_total(void)
 
 void scheduler_sent_to_overloaded(actor_t *receiver)
 {
-    if (current_actor != NULL && current_actor != receiver)
+    /* Not a dead actor's last words (exit notices sent from rt_finalize): its slot must not be
+     * parked, or the next actor spawned into it would wait for the receiver to drain. */
+    if (current_actor != NULL && current_actor != receiver &&
+        atomic_load_explicit(&current_actor->alive, memory_order_relaxed))
         muted_by = receiver;
 }
 
@@ -150,6 +153,18 @@ static void format_pid(const void *pid, char *buf, size_t len)
     actor_pid_format(pid, buf, len);
 }
 
+/* True when the running generation was asked to terminate and its INIT has run. alive is read
+ * first: once it reads 1, gen is at least the generation that set it, so a terminate meant for an
+ * earlier generation of the slot never matches. */
+static bool termination_due(actor_t *a)
+{
+    if (!atomic_load_explicit(&a->alive, memory_order_seq_cst))
+        return false;
+    uint32_t gen = atomic_load_explicit(&a->gen, memory_order_seq_cst);
+    return atomic_load_explicit(&a->terminating, memory_order_seq_cst) == gen &&
+           atomic_load_explicit(&a->initialized, memory_order_acquire);
+}
+
 static void run_actor(actor_t *a)
 {
     current_actor = a;
@@ -162,9 +177,7 @@ static void run_actor(actor_t *a)
      * sender that keeps dispatching to itself would otherwise hold its worker, and the receivers
      * it woke, indefinitely), or as soon as the actor has sent to an overloaded one. */
     for (int i = 0; i < RUN_BATCH && muted_by == NULL && w->turn_sends < SEND_BUDGET; i++) {
-        if (atomic_load_explicit(&a->initialized, memory_order_relaxed) &&
-            atomic_load_explicit(&a->terminating, memory_order_acquire) &&
-            atomic_load_explicit(&a->alive, memory_order_acquire))
+        if (termination_due(a))
             rt_finalize(a);
         envelope_t *e = (envelope_t *)mpsc_pop(&a->mailbox);
         if (e == NULL) {
@@ -192,13 +205,10 @@ static void run_actor(actor_t *a)
      * queue the actor, so whatever it left (mail, or a termination request, perhaps for the
      * next generation in this slot) must be noticed here. Both sides are seq_cst: either they
      * see 0 and queue the actor, or this check sees their write. */
+    bool tail_pending = mpsc_tail_pending(&a->mailbox); /* ours to read until `scheduled` is 0 */
     atomic_store_explicit(&a->scheduled, 0, memory_order_seq_cst);
-    bool pending_termination = atomic_load_explicit(&a->terminating, memory_order_seq_cst) &&
-                               atomic_load_explicit(&a->alive, memory_order_seq_cst);
-    /* An actor that comes back after its turn goes behind the others (not into the LIFO slot,
-     * which is for actors just woken by a message): a sender that keeps dispatching to itself
-     * must not starve the receiver it feeds. */
-    if ((mpsc_maybe_nonempty(&a->mailbox) || pending_termination) &&
+    bool pending_termination = termination_due(a);
+    if ((tail_pending || mpsc_head_pending(&a->mailbox) || pending_termination) &&
         !atomic_exchange_explicit(&a->scheduled, 1, memory_order_acq_rel))
         runq_push(a);
 }

@@ -68,6 +68,10 @@ void route_envelope(const actor_pid_t *to, envelope_t *e)
         deliver_to_pid(to, e);
         return;
     }
+    if (!rt_has_transport()) {
+        envelope_discard(e); /* no actor port: other processes are out of reach */
+        return;
+    }
     transport_send_packed(&e->from, to, e->type_name, e->data, e->len);
     envelope_free(e);
 }
@@ -105,7 +109,7 @@ actor_err_t actor_send(actor_t *self, const actor_pid_t *to, const ProtobufCMess
     size_t len = protobuf_c_message_get_packed_size(msg);
     if (len > rt.opts.max_message_bytes)
         return ACTOR_ETOOBIG;
-    if (!rt_pid_is_local(to) && !filter_active()) {
+    if (!rt_pid_is_local(to) && !filter_active() && rt_has_transport()) {
         /* Straight into the peer's batch: no envelope, one copy. */
         scheduler_count_sent();
         return transport_send_message(self ? &self->pid : &nobody, to, msg, len);
@@ -161,7 +165,10 @@ static bool linkers_append(actor_t *target, const actor_pid_t *linker)
 void actor_link(actor_t *self, const actor_pid_t *to)
 {
     if (!rt_pid_is_local(to)) {
-        transport_link(&self->pid, to);
+        if (rt_has_transport())
+            transport_link(&self->pid, to);
+        else
+            deliver_exited(&self->pid, to); /* unreachable without an actor port */
         return;
     }
     uint32_t gen;

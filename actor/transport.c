@@ -13,7 +13,6 @@
 
 #include <arpa/inet.h>
 #include <nng/nng.h>
-#include <nng/supplemental/util/platform.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +188,7 @@ static void peer_break(peer_t *p, const char *why, int rv)
     p->state = PEER_CLOSING;
     nng_stream_close(p->stream);
     outbuf_drop(&p->inflight);
+    p->inflight_done = 0; /* the next stream starts from an empty write */
     outbuf_drop(&p->pending);
     peer_notify_links(p);
     peer_maybe_idle(p);
@@ -392,21 +392,35 @@ void transport_link(const actor_pid_t *linker, const actor_pid_t *to)
 
 /* ---- incoming ---- */
 
-static void in_conn_free(in_conn_t *c)
+static void in_conn_destroy(in_conn_t *c, bool from_own_callback)
 {
-    pthread_mutex_lock(&tp.lock);
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else if (tp.conns == c)
-        tp.conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
-    pthread_mutex_unlock(&tp.lock);
     nng_stream_free(c->stream);
-    nng_aio_reap(c->recv_aio); /* may be called from its own callback */
+    if (from_own_callback)
+        nng_aio_reap(c->recv_aio); /* nng_aio_free would wait for this very callback */
+    else
+        nng_aio_free(c->recv_aio);
     frame_decoder_fini(&c->decoder);
     free(c->buf);
     free(c);
+}
+
+/* Called from the stream's receive callback when it ends. While the transport stops, the
+ * stream belongs to transport_stop, which frees it after stopping its operation. */
+static void in_conn_free(in_conn_t *c)
+{
+    pthread_mutex_lock(&tp.lock);
+    bool stopping = tp.stopping;
+    if (!stopping) {
+        if (c->prev != NULL)
+            c->prev->next = c->next;
+        else if (tp.conns == c)
+            tp.conns = c->next;
+        if (c->next != NULL)
+            c->next->prev = c->prev;
+    }
+    pthread_mutex_unlock(&tp.lock);
+    if (!stopping)
+        in_conn_destroy(c, true);
 }
 
 static void bad_input(in_conn_t *c, const char *what)
@@ -479,7 +493,11 @@ static void on_in_recv(void *arg)
         in_conn_free(c);
         return;
     }
-    in_conn_start_recv(c);
+    pthread_mutex_lock(&tp.lock);
+    bool stopping = tp.stopping;
+    pthread_mutex_unlock(&tp.lock);
+    if (!stopping) /* else transport_stop owns the stream and frees it */
+        in_conn_start_recv(c);
 }
 
 static void in_conn_start_recv(in_conn_t *c)
@@ -501,11 +519,36 @@ static void describe_remote(nng_stream *s, char *buf, size_t len)
     }
 }
 
+/* After a failed accept (out of file descriptors, say), the listener waits a little and tries
+ * again, rather than going deaf for good or spinning. */
+static bool accept_backing_off;
+
+static bool accept_failed(int rv)
+{
+    if (rv == NNG_ECLOSED || rv == NNG_ECANCELED || tp.stopping)
+        return true; /* listener closed: nothing more to accept */
+    static bool warned;
+    if (!warned)
+        LOG_WARNING("Failed to accept a connection on the actor port: %s (retrying)",
+                    nng_strerror(rv));
+    warned = true;
+    accept_backing_off = true;
+    nng_sleep_aio(100, tp.accept_aio);
+    return true;
+}
+
 static void on_accept(void *unused)
 {
     (void)unused;
-    if (nng_aio_result(tp.accept_aio) != 0)
-        return; /* listener closed */
+    int rv = nng_aio_result(tp.accept_aio);
+    if (accept_backing_off) {
+        accept_backing_off = false;
+        if (rv == 0 && !tp.stopping)
+            nng_stream_listener_accept(tp.listener, tp.accept_aio);
+        return;
+    }
+    if (rv != 0 && accept_failed(rv))
+        return;
     nng_stream *s = nng_aio_get_output(tp.accept_aio, 0);
     in_conn_t *c = calloc(1, sizeof(*c));
     if (c == NULL || (c->buf = malloc(RECV_CHUNK)) == NULL ||
@@ -518,13 +561,20 @@ static void on_accept(void *unused)
     } else {
         c->stream = s;
         describe_remote(s, c->remote, sizeof(c->remote));
-        frame_decoder_init(&c->decoder, rt.opts.max_message_bytes + 2 * FRAME_NAME_MAX + 3);
+        frame_decoder_init(&c->decoder, rt.opts.max_message_bytes + 3 * FRAME_NAME_MAX + 3);
         pthread_mutex_lock(&tp.lock);
-        c->next = tp.conns;
-        if (tp.conns != NULL)
-            tp.conns->prev = c;
-        tp.conns = c;
+        bool stopping = tp.stopping;
+        if (!stopping) {
+            c->next = tp.conns;
+            if (tp.conns != NULL)
+                tp.conns->prev = c;
+            tp.conns = c;
+        }
         pthread_mutex_unlock(&tp.lock);
+        if (stopping) {
+            in_conn_destroy(c, false);
+            return;
+        }
         in_conn_start_recv(c);
     }
     nng_stream_listener_accept(tp.listener, tp.accept_aio);
@@ -588,18 +638,19 @@ void transport_stop(void)
     nng_aio_free(tp.accept_aio);
     nng_stream_listener_free(tp.listener);
 
-    /* Incoming streams free themselves when their receive fails on close. */
+    /* Incoming streams: close, stop their receive (cancelling it and waiting for a callback in
+     * progress, which leaves the stream alone now), free. */
     pthread_mutex_lock(&tp.lock);
-    for (in_conn_t *c = tp.conns; c != NULL; c = c->next)
-        nng_stream_close(c->stream);
+    in_conn_t *conns = tp.conns;
+    tp.conns = NULL;
     pthread_mutex_unlock(&tp.lock);
-    for (;;) {
-        pthread_mutex_lock(&tp.lock);
-        bool empty = tp.conns == NULL;
-        pthread_mutex_unlock(&tp.lock);
-        if (empty)
-            break;
-        nng_msleep(1);
+    for (in_conn_t *c = conns; c != NULL; c = c->next)
+        nng_stream_close(c->stream);
+    while (conns != NULL) {
+        in_conn_t *next = conns->next;
+        nng_aio_stop(conns->recv_aio);
+        in_conn_destroy(conns, false);
+        conns = next;
     }
 
     peer_t *p, *tmp;

@@ -6,6 +6,7 @@ find_package(Threads REQUIRED)
 pkg_check_modules(PROTOBUF_C REQUIRED IMPORTED_TARGET libprotobuf-c)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson)
 pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
+pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
 find_program(PROTOC_C protoc-c REQUIRED)
 
 # Libraries without pkg-config files in Debian 12.

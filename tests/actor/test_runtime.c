@@ -375,6 +375,29 @@ static void test_flooding_sender_is_muted_and_nothing_is_lost(void **unused)
     assert_int_equal(after.mutes - before.mutes, 2);
 }
 
+/* Without an actor port other processes are out of reach: sends to them are dropped and
+ * counted, and a link to one reports `exited` at once. */
+static void test_remote_pids_without_transport(void **unused)
+{
+    (void)unused;
+    actor_pid_t client, remote;
+    assert_int_equal(actor_spawn(&client_ops, NULL, NULL, &client), ACTOR_OK);
+    assert_int_equal(actor_pid_parse("master@127.0.0.1:15050", &remote), ACTOR_OK);
+    actor_runtime_stats_t before, after;
+    actor_runtime_stats(&before);
+    ping_call_t call = {remote, 1};
+    actor_dispatch(&client, call_send_ping, &call);
+    actor_dispatch(&client, call_link, &remote);
+    actor_settle();
+    actor_runtime_stats(&after);
+    assert_int_equal(after.messages_dropped, before.messages_dropped + 1);
+    assert_int_equal(after.remote_sent, before.remote_sent);
+    client_t c;
+    peek_state(&client, &c, sizeof(c));
+    assert_int_equal(c.exits, 1);
+    assert_true(actor_pid_equal(&c.exited, &remote));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +410,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_payload_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flooding_sender_is_muted_and_nothing_is_lost, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_remote_pids_without_transport, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,80 @@ static void test_spawn_terminate_churn_reusing_slots(void **unused)
     }
 }
 
+/* A thread outside the runtime keeps sending to the id "target" while the test spawns and
+ * terminates actors under that id. No message may reach an actor before its init, and fini never
+ * runs without init (a terminate meant for one generation must not hit the next). */
+typedef struct guarded {
+    bool initialized;
+} guarded_t;
+
+static _Atomic long before_init, finis_without_init, inits, finis;
+
+static void guarded_init(actor_t *self, void *state, void *arg)
+{
+    (void)self, (void)arg;
+    ((guarded_t *)state)->initialized = true;
+    inits++;
+}
+
+static void guarded_fini(actor_t *self, void *state)
+{
+    (void)self;
+    finis++;
+    if (!((guarded_t *)state)->initialized)
+        finis_without_init++;
+}
+
+static void guarded_on_ping(actor_t *self, void *state, const actor_pid_t *from,
+                            const ProtobufCMessage *msg)
+{
+    (void)self, (void)from, (void)msg;
+    if (!((guarded_t *)state)->initialized)
+        before_init++;
+}
+
+static const actor_handler_t guarded_handlers[] = {{&actortest__ping__descriptor, guarded_on_ping}};
+static const actor_ops_t guarded_ops = {.name = "guarded",
+                                        .state_size = sizeof(guarded_t),
+                                        .init = guarded_init,
+                                        .fini = guarded_fini,
+                                        .handlers = guarded_handlers,
+                                        .handler_count = 1};
+
+static _Atomic bool spamming;
+
+static void *spam_by_id(void *unused)
+{
+    (void)unused;
+    actor_pid_t target;
+    actor_pid_make(&target, "target", 0, 0);
+    Actortest__Ping ping = ACTORTEST__PING__INIT;
+    while (spamming)
+        actor_send(NULL, &target, &ping.base);
+    return NULL;
+}
+
+static void test_no_message_before_init_and_no_fini_without_init(void **unused)
+{
+    (void)unused;
+    spamming = true;
+    pthread_t spammer;
+    pthread_create(&spammer, NULL, spam_by_id, NULL);
+    for (int i = 0; i < 30000; i++) {
+        actor_pid_t pid;
+        assert_int_equal(actor_spawn(&guarded_ops, "target", NULL, &pid), ACTOR_OK);
+        actor_terminate(&pid);
+        actor_wait(&pid);
+    }
+    spamming = false;
+    pthread_join(spammer, NULL);
+    actor_settle();
+    assert_int_equal(before_init, 0);
+    assert_int_equal(finis_without_init, 0);
+    assert_int_equal(inits, 30000);
+    assert_int_equal(finis, 30000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +231,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_spawn_and_terminate_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spawn_terminate_churn_reusing_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_message_before_init_and_no_fini_without_init, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
 
 # Packages every build needs; the test command adds its own (clang for fuzzing, ...).
 MESOS_PACKAGES="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
-libev-dev libhttp-parser-dev libjansson-dev libcmocka-dev uthash-dev"
+libev-dev libhttp-parser-dev libjansson-dev libcmocka-dev uthash-dev liblmdb-dev"
 
 # ensure_packages PKG...: installs what is missing.
 ensure_packages() {
