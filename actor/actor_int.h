@@ -133,7 +133,6 @@ actor_err_t scheduler_start(int workers);
 void scheduler_stop(void);
 void scheduler_schedule(actor_t *a); /* a->scheduled was just flipped to 1 */
 void scheduler_settle(void);
-actor_t *scheduler_current(void);
 void scheduler_count_sent(void);                      /* one message sent from the calling thread */
 void scheduler_sent_to_overloaded(actor_t *receiver); /* mute the running actor after its turn */
 void scheduler_unmute_all(actor_t *a); /* a drained or died: its muted senders run again */

@@ -35,11 +35,6 @@ static _Thread_local actor_t *muted_by; /* overloaded receiver the running actor
  * overload, and one lock keeps the no-cycle rule simple to check. */
 static pthread_mutex_t mute_lock = PTHREAD_MUTEX_INITIALIZER;
 
-actor_t *scheduler_current(void)
-{
-    return current_actor;
-}
-
 static _Atomic uint64_t sent_elsewhere; /* sends from threads that are not workers */
 
 void scheduler_count_sent(void)

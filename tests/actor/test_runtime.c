@@ -39,6 +39,7 @@ static void echo_on_ping(actor_t *self, void *state, const actor_pid_t *from,
 {
     echo_t *e = state;
     const Actortest__Ping *ping = (const Actortest__Ping *)msg;
+    assert_ptr_equal(actor_state(self), state);
     e->pings++;
     Actortest__Pong pong = ACTORTEST__PONG__INIT;
     pong.has_seq = true;
