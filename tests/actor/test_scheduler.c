@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,7 +158,7 @@ typedef struct guarded {
     bool initialized;
 } guarded_t;
 
-static _Atomic long before_init, finis_without_init, inits, finis;
+static _Atomic long before_init, finis_without_init, inits, finis, handled;
 
 static void guarded_init(actor_t *self, void *state, void *arg)
 {
@@ -178,6 +179,7 @@ static void guarded_on_ping(actor_t *self, void *state, const actor_pid_t *from,
                             const ProtobufCMessage *msg)
 {
     (void)self, (void)from, (void)msg;
+    handled++;
     if (!((guarded_t *)state)->initialized)
         before_init++;
 }
@@ -192,14 +194,30 @@ static const actor_ops_t guarded_ops = {.name = "guarded",
 
 static _Atomic bool spamming;
 
+/* Sends continuously, so that sends race every spawn, but keeps at most 20,000 messages in
+ * flight: a thread outside the runtime is never parked by backpressure and would otherwise flood
+ * the mailboxes without limit on a busy machine. */
 static void *spam_by_id(void *unused)
 {
     (void)unused;
     actor_pid_t target;
     actor_pid_make(&target, "target", 0, 0);
     Actortest__Ping ping = ACTORTEST__PING__INIT;
-    while (spamming)
-        actor_send(NULL, &target, &ping.base);
+    actor_runtime_stats_t s;
+    actor_runtime_stats(&s);
+    uint64_t dropped0 = s.messages_dropped;
+    long sent = 0;
+    while (spamming) {
+        for (int i = 0; i < 256; i++, sent++)
+            actor_send(NULL, &target, &ping.base);
+        for (;;) {
+            actor_runtime_stats(&s);
+            long done = handled + (long)(s.messages_dropped - dropped0);
+            if (sent - done < 20000 || !spamming)
+                break;
+            sched_yield();
+        }
+    }
     return NULL;
 }
 
