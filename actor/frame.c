@@ -1,6 +1,8 @@
 /* frame.c: the transport's record format; see frame.h. */
 #include "actor/frame.h"
 
+#include "actor/growbuf.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,16 +109,11 @@ static actor_err_t check_preamble(frame_decoder_t *d, const uint8_t **data, size
 
 static actor_err_t buffer_append(frame_decoder_t *d, const uint8_t *data, size_t len)
 {
-    if (d->len + len > d->cap) {
-        size_t cap = d->cap ? d->cap : 4096;
-        while (cap < d->len + len)
-            cap *= 2;
-        uint8_t *grown = realloc(d->buf, cap);
-        if (grown == NULL)
-            return ACTOR_ENOMEM;
-        d->buf = grown;
-        d->cap = cap;
-    }
+    void *buf = d->buf;
+    bool ok = growbuf_reserve(&buf, &d->cap, d->len, len, 4096);
+    d->buf = buf;
+    if (!ok)
+        return ACTOR_ENOMEM;
     memcpy(d->buf + d->len, data, len);
     d->len += len;
     return ACTOR_OK;

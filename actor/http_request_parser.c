@@ -8,6 +8,8 @@
  */
 #include "actor/http_request_parser.h"
 
+#include "actor/growbuf.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,17 +46,10 @@ static int fail_nomem(http_request_parser_t *p)
 
 static bool arena_reserve(http_message_t *msg, size_t extra)
 {
-    if (msg->arena_cap - msg->arena_len >= extra)
-        return true;
-    size_t cap = msg->arena_cap ? msg->arena_cap : ARENA_INITIAL;
-    while (cap - msg->arena_len < extra)
-        cap *= 2;
-    char *arena = realloc(msg->arena, cap);
-    if (arena == NULL)
-        return false;
+    void *arena = msg->arena;
+    bool ok = growbuf_reserve(&arena, &msg->arena_cap, msg->arena_len, extra, ARENA_INITIAL);
     msg->arena = arena;
-    msg->arena_cap = cap;
-    return true;
+    return ok;
 }
 
 /* Appends len bytes; reserve first. */

@@ -20,6 +20,7 @@
 #include "actor/actor_int.h"
 #include "actor/filter.h"
 #include "actor/frame.h"
+#include "actor/growbuf.h"
 #include "actor/log.h"
 
 #define PEER_BACKLOG_MAX (256u << 20) /* bytes queued for one peer before sends are dropped */
@@ -85,17 +86,10 @@ static void in_conn_start_recv(in_conn_t *c);
 
 static bool outbuf_reserve(outbuf_t *b, size_t more)
 {
-    if (b->len + more <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 64 * 1024;
-    while (cap < b->len + more)
-        cap *= 2;
-    uint8_t *grown = realloc(b->data, cap);
-    if (grown == NULL)
-        return false;
-    b->data = grown;
-    b->cap = cap;
-    return true;
+    void *data = b->data;
+    bool ok = growbuf_reserve(&data, &b->cap, b->len, more, 64 * 1024);
+    b->data = data;
+    return ok;
 }
 
 static void outbuf_drop(outbuf_t *b)

@@ -27,16 +27,6 @@ void resources_attributes_fini(resources_attributes_t *a)
     resources_attributes_init(a);
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Mesos's Attributes::parse(name, value): a value that does not parse is kept as text. */
 static actor_err_t attribute_value(resources_attribute_t *e, const char *raw, char *detail,
                                    size_t detail_len)
@@ -73,8 +63,8 @@ static actor_err_t parse_token(resources_attributes_t *out, char *token, char *d
     char *name = token, *raw = colon ? colon + 1 : NULL;
     if (colon != NULL)
         *colon = '\0';
-    name = trim(name);
-    if (colon == NULL || *name == '\0' || *trim(raw) == '\0') {
+    name = text_trim(name);
+    if (colon == NULL || *name == '\0' || *text_trim(raw) == '\0') {
         set_error(detail, detail_len, "Invalid attribute key:value pair");
         return ACTOR_EINVAL;
     }
@@ -88,7 +78,7 @@ static actor_err_t parse_token(resources_attributes_t *out, char *token, char *d
     e->name = strdup(name);
     if (e->name == NULL)
         return ACTOR_ENOMEM;
-    return attribute_value(e, trim(raw), detail, detail_len);
+    return attribute_value(e, text_trim(raw), detail, detail_len);
 }
 
 actor_err_t resources_attributes_parse(resources_attributes_t *out, const char *text, char *err,
@@ -103,7 +93,7 @@ actor_err_t resources_attributes_parse(resources_attributes_t *out, const char *
     char detail[DETAIL_MAX];
     for (char *save = NULL, *t = strtok_r(copy, ";\n", &save); t && rc == ACTOR_OK;
          t = strtok_r(NULL, ";\n", &save)) {
-        char *token = trim(t);
+        char *token = text_trim(t);
         if (*token == '\0')
             continue;
         char *shown = strdup(token);

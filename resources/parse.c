@@ -109,23 +109,13 @@ done:
     return rc;
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
 /* Splits "name(role)" in place into trimmed name and role (default_role when absent). */
 static actor_err_t split_name(char *key, const char *default_role, const char **name,
                               const char **role, char *detail, size_t detail_len)
 {
     char *open = strchr(key, '(');
     if (open == NULL) {
-        *name = trim(key);
+        *name = text_trim(key);
         *role = default_role;
         return ACTOR_OK;
     }
@@ -134,14 +124,14 @@ static actor_err_t split_name(char *key, const char *default_role, const char **
         set_error(detail, detail_len, "mismatched parentheses");
         return ACTOR_EINVAL;
     }
-    if (*trim(close + 1) != '\0') {
+    if (*text_trim(close + 1) != '\0') {
         set_error(detail, detail_len, "unexpected text after ')'");
         return ACTOR_EINVAL;
     }
     *open = '\0';
     *close = '\0';
-    *name = trim(key);
-    *role = trim(open + 1);
+    *name = text_trim(key);
+    *role = text_trim(open + 1);
     return ACTOR_OK;
 }
 
@@ -188,7 +178,7 @@ actor_err_t resources_parse(resources_t *out, const char *text, const char *defa
     char detail[DETAIL_MAX];
     for (char *save = NULL, *t = strtok_r(copy, ";", &save); t && rc == ACTOR_OK;
          t = strtok_r(NULL, ";", &save)) {
-        char *token = trim(t);
+        char *token = text_trim(t);
         if (*token == '\0')
             continue;
         char *shown = strdup(token); /* parse_token cuts token up */

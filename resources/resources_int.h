@@ -59,6 +59,9 @@ actor_err_t scalar_to_fixed(double v, int64_t *out, char *detail, size_t detail_
 void scalar_format(strbuf_t *b, int64_t m);
 
 /* Writes the formatted message to err when err is not NULL; always terminates it. */
+/* Trims leading and trailing white space of s in place; returns the first kept byte. */
+char *text_trim(char *s);
+
 void set_error(char *err, size_t err_len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
