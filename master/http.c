@@ -1,0 +1,432 @@
+/*
+ * http.c: the master's classic HTTP endpoints, as Mesos serves them (master/http.cpp): /state,
+ * /state-summary, /frameworks, /slaves, /tasks, /roles, /weights, /flags, /health, /version,
+ * /teardown, /redirect. Each is also reachable under /master/ (the actor's id). Bad requests get
+ * a 4xx with a plain-text message, as Mesos answers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/pbjson.h"
+#include "master/http_json.h"
+#include "master/master_int.h"
+#include "master/registrar/registrar.h"
+
+static json_t *version_json(void)
+{
+    return json_pack("{s:s, s:s, s:f, s:s}", "version", MESOS_VERSION, "build_date",
+                     __DATE__ " " __TIME__, "build_time", 0.0, "build_user", "");
+}
+
+static void on_version(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self, (void)state;
+    actor_http_respond_json(req, 200, version_json());
+}
+
+static void on_health(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self, (void)state;
+    actor_http_respond(req, 200, "text/plain", NULL, 0, "", 0);
+}
+
+static void on_flags(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    master_t *m = state;
+    actor_http_respond_json(req, 200, json_pack("{s:O}", "flags", m->flags));
+}
+
+static void on_redirect(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    master_t *m = state;
+    char location[512];
+    snprintf(location, sizeof(location), "//%s:%u", m->info->hostname, (unsigned)m->info->port);
+    http_header_t header = {"Location", location};
+    actor_http_respond(req, 307, "text/plain", &header, 1, "", 0);
+}
+
+static json_t *agents_json(master_t *m, bool summary)
+{
+    json_t *agents = json_array();
+    for (master_agent_t *a = m->agents; a != NULL; a = a->hh.next)
+        json_array_append_new(agents, master_json_agent(a, summary));
+    return agents;
+}
+
+static json_t *recovered_json(master_t *m)
+{
+    json_t *list = json_array();
+    for (master_agent_mark_t *r = m->recovered; r != NULL; r = r->hh.next) {
+        json_array_append_new(
+            list, json_pack("{s:s, s:s}", "id", r->id, "hostname",
+                            r->info != NULL && r->info->hostname != NULL ? r->info->hostname : ""));
+    }
+    return list;
+}
+
+static json_t *frameworks_json(master_t *m, bool completed)
+{
+    json_t *list = json_array();
+    if (completed) {
+        for (master_framework_t *fw = m->completed_frameworks.head; fw != NULL; fw = fw->ring_next)
+            json_array_append_new(list, master_json_framework(fw, true));
+    } else {
+        for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next)
+            json_array_append_new(list, master_json_framework(fw, true));
+    }
+    return list;
+}
+
+static void on_state(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    master_t *m = state;
+    size_t active = 0, inactive = 0;
+    for (master_agent_t *a = m->agents; a != NULL; a = a->hh.next) {
+        if (a->connected)
+            active++;
+        else
+            inactive++;
+    }
+    json_t *leader_info = NULL;
+    pbjson_from_message(&m->info->base, &leader_info);
+    json_t *j = version_json();
+    json_t *rest = json_pack(
+        "{s:f, s:f, s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:O, s:o, s:o, s:o, "
+        "s:o, s:[], s:[], s:[]}",
+        "start_time", m->start_time, "elected_time", m->elected_time, "id", m->id, "pid",
+        m->info->pid, "hostname", m->info->hostname, "leader", m->info->pid, "leader_info",
+        leader_info != NULL ? leader_info : json_object(), "activated_slaves", (json_int_t)active,
+        "deactivated_slaves", (json_int_t)inactive, "unreachable_slaves",
+        (json_int_t)HASH_COUNT(m->unreachable), "flags", m->flags, "slaves", agents_json(m, false),
+        "recovered_slaves", recovered_json(m), "frameworks", frameworks_json(m, false),
+        "completed_frameworks", frameworks_json(m, true), "orphan_tasks", "unregistered_frameworks",
+        "capabilities");
+    json_object_update(j, rest);
+    json_decref(rest);
+    actor_http_respond_json(req, 200, j);
+}
+
+static void on_state_summary(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    master_t *m = state;
+    json_t *frameworks = json_array();
+    for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
+        json_t *f = master_json_framework_summary(fw);
+        json_t *ids = json_array();
+        for (master_agent_t *a = m->agents; a != NULL; a = a->hh.next) {
+            for (master_task_t *t = a->tasks; t != NULL; t = t->agent_next) {
+                if (t->framework == fw) {
+                    json_array_append_new(ids, json_string(a->id));
+                    break;
+                }
+            }
+        }
+        json_object_set_new(f, "slave_ids", ids);
+        json_array_append_new(frameworks, f);
+    }
+    actor_http_respond_json(req, 200,
+                            json_pack("{s:s, s:o, s:o}", "hostname", m->info->hostname, "slaves",
+                                      agents_json(m, true), "frameworks", frameworks));
+}
+
+static void on_frameworks(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    master_t *m = state;
+    const char *only = actor_http_query(req, "framework_id");
+    json_t *list = json_array(), *completed = json_array();
+    for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
+        if (only == NULL || strcmp(only, fw->id) == 0)
+            json_array_append_new(list, master_json_framework(fw, true));
+    }
+    for (master_framework_t *fw = m->completed_frameworks.head; fw != NULL; fw = fw->ring_next) {
+        if (only == NULL || strcmp(only, fw->id) == 0)
+            json_array_append_new(completed, master_json_framework(fw, true));
+    }
+    actor_http_respond_json(req, 200,
+                            json_pack("{s:o, s:o, s:[]}", "frameworks", list,
+                                      "completed_frameworks", completed,
+                                      "unregistered_frameworks"));
+}
+
+static void on_slaves(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    master_t *m = state;
+    const char *only = actor_http_query(req, "slave_id");
+    json_t *agents = json_array();
+    for (master_agent_t *a = m->agents; a != NULL; a = a->hh.next) {
+        if (only == NULL || strcmp(only, a->id) == 0)
+            json_array_append_new(agents, master_json_agent(a, false));
+    }
+    actor_http_respond_json(
+        req, 200, json_pack("{s:o, s:o}", "slaves", agents, "recovered_slaves", recovered_json(m)));
+}
+
+/* Parses a non-negative decimal query parameter; *ok false on garbage. */
+static long query_number(actor_http_request_t *req, const char *name, long def, bool *ok)
+{
+    const char *text = actor_http_query(req, name);
+    if (text == NULL)
+        return def;
+    char *end;
+    long v = strtol(text, &end, 10);
+    if (text[0] == '\0' || *end != '\0' || v < 0)
+        *ok = false;
+    return v;
+}
+
+static void on_tasks(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    master_t *m = state;
+    bool ok = true;
+    long limit = query_number(req, "limit", 100, &ok);
+    long offset = query_number(req, "offset", 0, &ok);
+    const char *order = actor_http_query(req, "order");
+    if (!ok) {
+        actor_http_respond_text(req, 400,
+                                "Failed to parse query: 'limit' and 'offset' must be "
+                                "non-negative integers");
+        return;
+    }
+    if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "des") != 0) {
+        actor_http_respond_text(req, 400,
+                                "Failed to parse query: 'order' must be 'asc' or "
+                                "'des'");
+        return;
+    }
+    const char *fw_only = actor_http_query(req, "framework_id");
+    const char *task_only = actor_http_query(req, "task_id");
+    json_t *all = json_array();
+    for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
+        if (fw_only != NULL && strcmp(fw_only, fw->id) != 0)
+            continue;
+        for (master_task_t *t = fw->tasks; t != NULL; t = t->hh.next) {
+            if (task_only == NULL || strcmp(task_only, t->id) == 0)
+                json_array_append_new(all, master_json_task(t));
+        }
+        for (master_task_t *t = fw->completed_tasks.head; t != NULL; t = t->ring_next) {
+            if (task_only == NULL || strcmp(task_only, t->id) == 0)
+                json_array_append_new(all, master_json_task(t));
+        }
+    }
+    json_t *page = json_array();
+    size_t n = json_array_size(all);
+    bool descending = order != NULL && strcmp(order, "des") == 0;
+    for (size_t i = (size_t)offset; i < n && json_array_size(page) < (size_t)limit; i++)
+        json_array_append(page, json_array_get(all, descending ? n - 1 - i : i));
+    json_decref(all);
+    actor_http_respond_json(req, 200, json_pack("{s:o}", "tasks", page));
+}
+
+static double weight_of(master_t *m, const char *role)
+{
+    master_weight_t *w = NULL;
+    HASH_FIND_STR(m->weights, role, w);
+    return w != NULL ? w->weight : 1.0;
+}
+
+static void on_roles(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    master_t *m = state;
+    json_t *roles = json_object();
+    for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
+        for (size_t i = 0; i < fw->role_count; i++) {
+            json_t *r = json_object_get(roles, fw->roles[i]);
+            if (r == NULL) {
+                r = json_pack("{s:s, s:f, s:[], s:{}, s:{}}", "name", fw->roles[i], "weight",
+                              weight_of(m, fw->roles[i]), "frameworks", "resources", "quota");
+                json_object_set_new(roles, fw->roles[i], r);
+            }
+            json_array_append_new(json_object_get(r, "frameworks"), json_string(fw->id));
+            resources_t sum;
+            resources_init(&sum);
+            resources_add(&sum, &fw->used);
+            resources_add(&sum, &fw->offered);
+            json_t *res = NULL;
+            resources_to_json(&sum, &res);
+            resources_fini(&sum);
+            if (res != NULL)
+                json_object_set_new(r, "resources", res);
+        }
+    }
+    for (master_weight_t *w = m->weights; w != NULL; w = w->hh.next) {
+        if (json_object_get(roles, w->role) == NULL)
+            json_object_set_new(roles, w->role,
+                                json_pack("{s:s, s:f, s:[], s:{}, s:{}}", "name", w->role, "weight",
+                                          w->weight, "frameworks", "resources", "quota"));
+    }
+    json_t *list = json_array();
+    const char *key;
+    json_t *value;
+    json_object_foreach(roles, key, value) json_array_append(list, value);
+    json_decref(roles);
+    actor_http_respond_json(req, 200, json_pack("{s:o}", "roles", list));
+}
+
+/* ---- /weights ---- */
+
+typedef struct weights_ctx {
+    actor_http_request_t *req;
+    json_t *weights; /* [{"role","weight"}] */
+} weights_ctx_t;
+
+static void weights_stored(actor_t *self, void *state, void *arg, bool applied)
+{
+    weights_ctx_t *ctx = arg;
+    if (self != NULL) {
+        master_t *m = state;
+        size_t i;
+        json_t *item;
+        json_array_foreach(ctx->weights, i, item)
+        {
+            const char *role = json_string_value(json_object_get(item, "role"));
+            double weight = json_number_value(json_object_get(item, "weight"));
+            master_weight_t *w = NULL;
+            HASH_FIND_STR(m->weights, role, w);
+            if (w == NULL && (w = calloc(1, sizeof(*w))) != NULL &&
+                (w->role = strdup(role)) != NULL)
+                HASH_ADD_KEYPTR(hh, m->weights, w->role, strlen(w->role), w);
+            if (w != NULL && w->role != NULL)
+                w->weight = weight;
+            allocator_actor_update_weight(&m->allocator, role, weight);
+        }
+        actor_http_respond(ctx->req, applied ? 200 : 409, "text/plain", NULL, 0, "", 0);
+    } else {
+        actor_http_respond_text(ctx->req, 503, "The master is gone");
+    }
+    json_decref(ctx->weights);
+    free(ctx);
+}
+
+static void put_weights(actor_t *self, master_t *m, actor_http_request_t *req)
+{
+    json_error_t jerr;
+    size_t len;
+    const char *body = actor_http_body(req, &len);
+    json_t *list = json_loadb(body, len, 0, &jerr);
+    if (!json_is_array(list)) {
+        json_decref(list);
+        actor_http_respond_text(req, 400, "Failed to parse update weights request JSON: %s",
+                                list == NULL ? jerr.text : "expected an array");
+        return;
+    }
+    size_t n = json_array_size(list);
+    Mesos__WeightInfo *infos = calloc(n + 1, sizeof(*infos));
+    Mesos__WeightInfo **ptrs = calloc(n + 1, sizeof(*ptrs));
+    const char *why = NULL;
+    for (size_t i = 0; i < n && infos != NULL && ptrs != NULL; i++) {
+        json_t *item = json_array_get(list, i);
+        const char *role = json_string_value(json_object_get(item, "role"));
+        json_t *weight = json_object_get(item, "weight");
+        if (role == NULL || !master_role_valid(role, &why) || strcmp(role, "*") == 0) {
+            why = why != NULL ? why : "Each weight needs a valid 'role' other than '*'";
+            break;
+        }
+        if (!json_is_number(weight) || json_number_value(weight) <= 0) {
+            why = "Weights must be positive numbers";
+            break;
+        }
+        mesos__weight_info__init(&infos[i]);
+        infos[i].role = (char *)role;
+        infos[i].weight = json_number_value(weight);
+        ptrs[i] = &infos[i];
+    }
+    if (why != NULL || infos == NULL || ptrs == NULL) {
+        actor_http_respond_text(req, 400, "Invalid weights: %s", why ? why : "out of memory");
+        goto out;
+    }
+    weights_ctx_t *ctx = calloc(1, sizeof(*ctx));
+    registrar_op_t op = {.kind = REGISTRAR_UPDATE_WEIGHTS,
+                         .weights = (const Mesos__WeightInfo *const *)ptrs,
+                         .weight_count = n};
+    if (ctx == NULL) {
+        actor_http_respond_text(req, 500, "Out of memory");
+        goto out;
+    }
+    ctx->req = req;
+    ctx->weights = json_incref(list);
+    if (registrar_submit(self, &m->registrar, &op, weights_stored, ctx) != ACTOR_OK) {
+        json_decref(ctx->weights);
+        free(ctx);
+        actor_http_respond_text(req, 503, "The registrar is unavailable");
+    }
+out:
+    free(infos);
+    free(ptrs);
+    json_decref(list);
+}
+
+static void on_weights(actor_t *self, void *state, actor_http_request_t *req)
+{
+    master_t *m = state;
+    if (strcmp(actor_http_method(req), "PUT") == 0) {
+        put_weights(self, m, req);
+        return;
+    }
+    json_t *list = json_array();
+    for (master_weight_t *w = m->weights; w != NULL; w = w->hh.next)
+        json_array_append_new(list, json_pack("{s:s, s:f}", "role", w->role, "weight", w->weight));
+    actor_http_respond_json(req, 200, list);
+}
+
+/* ---- /teardown ---- */
+
+static void on_teardown(actor_t *self, void *state, actor_http_request_t *req)
+{
+    master_t *m = state;
+    /* Mesos reads frameworkId from the form body (or the query). */
+    char id[256] = "";
+    const char *q = actor_http_query(req, "frameworkId");
+    if (q != NULL) {
+        snprintf(id, sizeof(id), "%s", q);
+    } else {
+        const char *body = actor_http_body(req, NULL);
+        const char *p = strstr(body, "frameworkId=");
+        if (p != NULL) {
+            p += strlen("frameworkId=");
+            size_t n = strcspn(p, "&\r\n");
+            snprintf(id, sizeof(id), "%.*s", (int)(n < sizeof(id) ? n : sizeof(id) - 1), p);
+        }
+    }
+    if (id[0] == '\0') {
+        actor_http_respond_text(req, 400,
+                                "Missing 'frameworkId' query parameter in the request "
+                                "body");
+        return;
+    }
+    master_framework_t *fw = master_framework_find(m, id);
+    if (fw == NULL) {
+        actor_http_respond_text(req, 400, "No framework found with specified ID");
+        return;
+    }
+    if (fw->connected)
+        master_send_error(self, &fw->pid, "Framework removed");
+    master_framework_remove(self, m, fw);
+    actor_http_respond(req, 200, "text/plain", NULL, 0, "", 0);
+}
+
+const actor_http_route_t master_routes[] = {
+    {"/state", "GET", on_state},
+    {"/state.json", "GET", on_state},
+    {"/state-summary", "GET", on_state_summary},
+    {"/frameworks", "GET", on_frameworks},
+    {"/slaves", "GET", on_slaves},
+    {"/tasks", "GET", on_tasks},
+    {"/tasks.json", "GET", on_tasks},
+    {"/roles", "GET", on_roles},
+    {"/weights", "GET,PUT", on_weights},
+    {"/flags", "GET", on_flags},
+    {"/health", "GET", on_health},
+    {"/version", "GET", on_version},
+    {"/teardown", "POST", on_teardown},
+    {"/redirect", "GET", on_redirect},
+};
+const size_t master_route_count = sizeof(master_routes) / sizeof(master_routes[0]);

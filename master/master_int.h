@@ -1,0 +1,309 @@
+/*
+ * master_int.h: the master's state and the functions its files share. Not for use outside
+ * master/ (tests included: they see the master through its messages and HTTP endpoints).
+ *
+ * Files:
+ *   master.c       the actor: init, fini, message table, link exits, start and stop
+ *   frameworks.c   SUBSCRIBE, failover and its timeout, TEARDOWN, removal, completed frameworks
+ *   agents.c       registration, reregistration, ping/pong, disconnection, unreachable agents,
+ *                  agents the registry remembers after a master restart
+ *   offers.c       grants from the allocator become offers; DECLINE, rescind, ACCEPT and LAUNCH
+ *   tasks.c        status updates, acknowledgements, KILL, reconciliation, task bookkeeping
+ *   events.c       sending scheduler events and master-generated status updates
+ *   http*.c        the HTTP endpoints
+ *
+ * Ownership: every struct below belongs to the master actor's state and is touched only inside
+ * its handlers. Tables are uthash tables keyed by id string; per-agent and per-framework lists
+ * are utlist doubly linked lists.
+ */
+#ifndef MASTER_MASTER_INT_H
+#define MASTER_MASTER_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "actor/actor.h"
+#include "actor/clock.h"
+#include "actor/http.h"
+#include "internal.pb-c.h"
+#include "master/allocator/allocator_actor.h"
+#include "master/master.h"
+#include "mesos.pb-c.h"
+#include "resources/resources.h"
+#include "scheduler.pb-c.h"
+
+typedef struct master_framework master_framework_t;
+typedef struct master_agent master_agent_t;
+
+/* One entry of a task's status history, as /state shows it. */
+typedef struct master_status_entry {
+    int state; /* Mesos__TaskState */
+    double timestamp;
+    bool has_healthy, healthy;
+} master_status_entry_t;
+
+typedef struct master_task {
+    char *id;
+    char *name;
+    char *executor_id; /* NULL for a command task (Mesos shows "") */
+    master_framework_t *framework;
+    char *agent_id;        /* kept when the agent goes (unreachable tasks) */
+    master_agent_t *agent; /* NULL once the task left its agent */
+    int state;             /* Mesos__TaskState the framework was last told */
+    resources_t resources;
+    Mesos__TaskStatus *status; /* the latest status (owned), NULL before the first update */
+    /* The update last forwarded to the framework (the oldest the agent has not had
+     * acknowledged): its acknowledgement retires a task whose update was terminal. */
+    int status_update_state;
+    uint8_t status_update_uuid[16];
+    size_t status_update_uuid_len;
+    master_status_entry_t *statuses;
+    size_t status_count;
+    uint8_t *extra; /* a packed Mesos__Task holding labels, discovery, health_check, kill_policy
+                       and user when the TaskInfo had any; NULL otherwise */
+    size_t extra_len;
+    double unreachable_time;                     /* > 0 while the task sits among the unreachable */
+    UT_hash_handle hh;                           /* framework->tasks */
+    struct master_task *agent_prev, *agent_next; /* agent->tasks */
+    struct master_task *ring_prev, *ring_next;   /* completed or unreachable lists */
+} master_task_t;
+
+/* A bounded list of tasks, oldest first (completed tasks, unreachable tasks). */
+typedef struct master_task_ring {
+    master_task_t *head;
+    size_t count, limit;
+} master_task_ring_t;
+
+typedef struct master_offer {
+    char *id;
+    master_framework_t *framework;
+    master_agent_t *agent;
+    char *role;
+    resources_t resources;
+    UT_hash_handle hh;                            /* master->offers */
+    struct master_offer *fw_prev, *fw_next;       /* framework->offers */
+    struct master_offer *agent_prev, *agent_next; /* agent->offers */
+} master_offer_t;
+
+struct master_framework {
+    char *id;
+    Mesos__FrameworkInfo *info; /* owned; info->id set */
+    actor_pid_t pid;            /* the scheduler; none for a framework known only from agents */
+    bool connected;             /* its scheduler is subscribed and its link holds */
+    bool active;                /* gets offers (connected, not torn down) */
+    bool partition_aware;       /* FrameworkInfo capability PARTITION_AWARE */
+    char **roles;
+    size_t role_count;
+    double registered_time, reregistered_time, unregistered_time;
+    actor_timer_id_t failover_timer; /* 0 when none */
+    char *failover_arg;              /* the timer's argument (a copy of id), freed on cancel */
+    master_task_t *tasks;            /* active tasks by id */
+    master_task_ring_t completed_tasks;
+    master_task_ring_t unreachable_tasks;
+    master_offer_t *offers;
+    resources_t used;    /* by its active tasks */
+    resources_t offered; /* in its outstanding offers */
+    UT_hash_handle hh;   /* master->frameworks, or master->completed_frameworks */
+    master_framework_t *ring_prev, *ring_next; /* completed frameworks */
+};
+
+struct master_agent {
+    char *id;
+    actor_pid_t pid;
+    char *pid_key;          /* pid as text: key of master->agents_by_pid */
+    Mesos__AgentInfo *info; /* owned; info->id set */
+    char *version;
+    resources_t total;
+    resources_t used;    /* by tasks */
+    resources_t offered; /* in outstanding offers */
+    bool connected;      /* its link holds and it answers pings */
+    bool pong;           /* answered since the last ping */
+    uint32_t missed_pings;
+    bool removing; /* a registrar operation removing it is in flight */
+    double registered_time, reregistered_time;
+    master_task_t *tasks;
+    size_t task_count;
+    master_offer_t *offers;
+    UT_hash_handle hh;     /* master->agents */
+    UT_hash_handle hh_pid; /* master->agents_by_pid */
+};
+
+/* An agent id with a time: unreachable and gone agents, and agents a restarted master expects. */
+typedef struct master_agent_mark {
+    char *id;
+    double time;
+    Mesos__AgentInfo *info; /* recovered agents only */
+    UT_hash_handle hh;
+} master_agent_mark_t;
+
+/* An agent (re)registration waiting for the registrar, so that retries are not written twice. */
+typedef struct master_pending_agent {
+    char *key; /* the agent's PID text (registration) or id (reregistration) */
+    UT_hash_handle hh;
+} master_pending_agent_t;
+
+typedef struct master_weight {
+    char *role;
+    double weight;
+    UT_hash_handle hh;
+} master_weight_t;
+
+typedef struct master_counters {
+    uint64_t tasks_by_state[16]; /* terminal transitions seen, by Mesos__TaskState */
+    uint64_t valid_status_updates, invalid_status_updates;
+    uint64_t valid_framework_calls, invalid_framework_calls;
+    uint64_t offers_sent, offers_declined, offers_accepted, offers_rescinded;
+    uint64_t agent_registrations, agent_reregistrations, agent_removals;
+    uint64_t agents_unreachable, agents_reachable;
+    uint64_t frameworks_removed;
+    uint64_t dropped_messages;
+} master_counters_t;
+
+typedef struct master {
+    master_options_t opts;
+    char *id; /* the master's uuid: prefix of framework, agent and offer ids */
+    Mesos__MasterInfo *info;
+    actor_pid_t self;
+    actor_pid_t allocator;
+    actor_pid_t registrar;
+    double start_time;
+    double elected_time;
+    uint64_t next_framework, next_agent, next_offer;
+    master_framework_t *frameworks;
+    struct {
+        master_framework_t *head;
+        size_t count;
+    } completed_frameworks;
+    master_agent_t *agents;
+    master_agent_t *agents_by_pid;
+    master_agent_mark_t *unreachable; /* marked unreachable: may come back */
+    master_agent_mark_t *gone;        /* marked gone: refused */
+    master_agent_mark_t *recovered;   /* admitted in the registry, not yet reregistered */
+    master_pending_agent_t *pending;
+    master_offer_t *offers;
+    master_weight_t *weights;
+    actor_timer_id_t ping_timer, heartbeat_timer, recovery_timer, metrics_timer;
+    master_counters_t counters;
+    json_t *flags;
+    struct master_subscribers *subscribers; /* /api/v1 SUBSCRIBE streams */
+} master_t;
+
+/* ---- time ---- */
+
+/* Seconds since the epoch on the runtime's clock (frozen while a test pauses it). */
+double master_now(void);
+
+/* ---- frameworks.c ---- */
+
+void master_handle_call(actor_t *self, void *state, const actor_pid_t *from,
+                        const ProtobufCMessage *msg);
+master_framework_t *master_framework_find(master_t *m, const char *id);
+/* A framework known only from an agent's reregistration (its scheduler has not subscribed). */
+master_framework_t *master_framework_recover(master_t *m, const Mesos__FrameworkInfo *info);
+/* The framework's scheduler link broke (or it failed over): deactivate and arm the failover
+ * timer. */
+void master_framework_disconnected(actor_t *self, master_t *m, master_framework_t *fw);
+/* Tears the framework down: its tasks killed, offers rescinded, removed from the allocator,
+ * moved to the completed frameworks. */
+void master_framework_remove(actor_t *self, master_t *m, master_framework_t *fw);
+void master_framework_free(master_framework_t *fw);
+/* Cancels a pending failover timeout, if any. */
+void master_framework_cancel_failover(master_framework_t *fw);
+/* Whether role is a valid role name (Mesos's rules). */
+bool master_role_valid(const char *role, const char **why);
+
+/* ---- agents.c ---- */
+
+void master_handle_register_agent(actor_t *self, void *state, const actor_pid_t *from,
+                                  const ProtobufCMessage *msg);
+void master_handle_reregister_agent(actor_t *self, void *state, const actor_pid_t *from,
+                                    const ProtobufCMessage *msg);
+void master_handle_unregister_agent(actor_t *self, void *state, const actor_pid_t *from,
+                                    const ProtobufCMessage *msg);
+void master_handle_pong(actor_t *self, void *state, const actor_pid_t *from,
+                        const ProtobufCMessage *msg);
+master_agent_t *master_agent_find(master_t *m, const char *id);
+master_agent_t *master_agent_find_pid(master_t *m, const actor_pid_t *pid);
+void master_agent_disconnected(actor_t *self, master_t *m, master_agent_t *agent);
+/* Takes the agent out of the cluster now: offers rescinded, tasks reported `state` (partition-
+ * aware frameworks) or TASK_LOST (others) with `reason` and retired, frameworks told FAILURE, the
+ * allocator told. With unreachable, its tasks wait among the unreachable for it to come back. */
+void master_agent_remove(actor_t *self, master_t *m, master_agent_t *agent, int state, int reason,
+                         bool unreachable);
+/* Starts the periodic pings (called once from init). */
+void master_agents_start_pings(actor_t *self, master_t *m);
+/* After a restart: the registry's agents must reregister within agent_reregister_timeout. */
+void master_agents_recover(actor_t *self, master_t *m);
+void master_agent_free(master_agent_t *agent);
+void master_marks_free(master_agent_mark_t **marks);
+
+/* ---- offers.c ---- */
+
+void master_offer_grants(actor_t *self, void *state, allocator_grants_t *grants);
+void master_handle_decline(actor_t *self, master_t *m, master_framework_t *fw,
+                           const Mesos__Scheduler__Call__Decline *decline);
+void master_handle_accept(actor_t *self, master_t *m, master_framework_t *fw,
+                          const Mesos__Scheduler__Call__Accept *accept);
+/* Withdraws an offer: RESCIND to its framework (if `tell`), resources back to the allocator. */
+void master_offer_rescind(actor_t *self, master_t *m, master_offer_t *offer, bool tell);
+void master_offer_free(master_offer_t *offer);
+
+/* ---- tasks.c ---- */
+
+void master_handle_status_update(actor_t *self, void *state, const actor_pid_t *from,
+                                 const ProtobufCMessage *msg);
+void master_handle_exited_executor(actor_t *self, void *state, const actor_pid_t *from,
+                                   const ProtobufCMessage *msg);
+void master_handle_acknowledge(actor_t *self, master_t *m, master_framework_t *fw,
+                               const Mesos__Scheduler__Call__Acknowledge *ack);
+void master_handle_kill(actor_t *self, master_t *m, master_framework_t *fw,
+                        const Mesos__Scheduler__Call__Kill *kill);
+void master_handle_reconcile(actor_t *self, master_t *m, master_framework_t *fw,
+                             const Mesos__Scheduler__Call__Reconcile *reconcile);
+/* A new task in TASK_STAGING on agent for fw (from a LAUNCH or an agent's report). */
+master_task_t *master_task_add(master_t *m, master_framework_t *fw, master_agent_t *agent,
+                               const Mesos__TaskInfo *info, int state);
+/* A task reported by a reregistering agent. */
+master_task_t *master_task_add_reported(master_t *m, master_framework_t *fw, master_agent_t *agent,
+                                        const Mesos__Task *task);
+/* Records a status (the task's state changes to status->state); frees resources on a terminal
+ * state. */
+void master_task_update(actor_t *self, master_t *m, master_task_t *task,
+                        const Mesos__TaskStatus *status);
+/* Moves the task to `state` on the master's own authority (source MASTER, with reason and
+ * message), telling its framework if `tell`. */
+void master_task_transition(actor_t *self, master_t *m, master_task_t *task, int state, int reason,
+                            const char *message, bool tell);
+/* Takes the task off its agent and out of the active table: into the completed ring (terminal)
+ * or the unreachable ring. */
+void master_task_retire(master_t *m, master_task_t *task, bool unreachable);
+void master_task_free(master_task_t *task);
+void master_ring_push(master_task_ring_t *ring, master_task_t *task);
+void master_ring_clear(master_task_ring_t *ring);
+bool master_state_terminal(int state);
+const char *master_state_name(int state);
+
+/* ---- events.c ---- */
+
+void master_send_event(actor_t *self, master_framework_t *fw, const Mesos__Scheduler__Event *ev);
+/* Sends the framework a status update the master made itself (not acknowledged). */
+void master_send_update(actor_t *self, master_framework_t *fw, const char *task_id,
+                        const char *agent_id, int state, int reason, const char *message);
+void master_send_error(actor_t *self, const actor_pid_t *to, const char *message);
+
+/* ---- http.c ---- */
+
+extern const actor_http_route_t master_routes[];
+extern const size_t master_route_count;
+
+/* ---- metrics.c ---- */
+
+/* Registers the gauges and publishes them now and every second. */
+void master_metrics_register(actor_t *self, master_t *m);
+/* Publishes now (tests read metrics right after an event). */
+void master_metrics_publish(master_t *m);
+void master_metrics_unregister(master_t *m);
+
+#endif

@@ -1,0 +1,140 @@
+/* Tests of allocator_recover (records.c): validation (more than allocated, another framework's,
+ * unknown ids, bad arguments) leaving the state unchanged, partial recovery, decline filters
+ * keeping an agent from the declining framework until they expire, and recovery across the
+ * several roles a framework holds an agent for. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+
+static int setup(void **state)
+{
+    *state = allocator_create();
+    return *state != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    allocator_destroy(*state);
+    return 0;
+}
+
+static void test_validation(void **state)
+{
+    allocator_t *a = *state;
+    add_framework(a, "f", "r");
+    add_framework(a, "g", "r");
+    add_agent(a, "agent1", "cpus:2;mem:256;ports:[31000-31010]");
+    expect_one(a, 0, "f", "agent1");
+    double share = allocator_framework_share(a, "f");
+
+    resources_t more = res("cpus:3");
+    resources_t ports = res("ports:[30000-30001]");
+    resources_t some = res("cpus:1;ports:[31005-31006]");
+    assert_int_equal(allocator_recover(a, "f", "agent1", &more, 0, 0), ACTOR_EINVAL);
+    assert_int_equal(allocator_recover(a, "f", "agent1", &ports, 0, 0), ACTOR_EINVAL);
+    assert_int_equal(allocator_recover(a, "g", "agent1", &some, 0, 0), ACTOR_EINVAL);
+    assert_int_equal(allocator_recover(a, NULL, "agent1", &some, 0, 0), ACTOR_EINVAL);
+    assert_int_equal(allocator_recover(a, "f", NULL, &some, 0, 0), ACTOR_EINVAL);
+    assert_int_equal(allocator_recover(a, "f", "agent1", NULL, 0, 0), ACTOR_EINVAL);
+    assert_int_equal(allocator_recover(a, "f", "agent1", &some, NAN, 0), ACTOR_EINVAL);
+    assert_int_equal(allocator_recover(a, "f", "nowhere", &some, 0, 0), ACTOR_OK);
+    assert_int_equal(allocator_recover(a, "nobody", "agent1", &some, 0, 0), ACTOR_OK);
+    /* Unchanged: same share, nothing free, no filter. */
+    assert_true(allocator_framework_share(a, "f") == share);
+    assert_true(allocator_allocated_scalar(a, "cpus") == 2.0);
+    assert_false(allocator_pending(a, 0));
+
+    /* Part of it: the rest stays f's; g gets the part (f is filtered). */
+    assert_int_equal(allocator_recover(a, "f", "agent1", &some, 5, 0), ACTOR_OK);
+    assert_true(allocator_allocated_scalar(a, "cpus") == 1.0);
+    allocator_grants_t g = cycle(a, 0);
+    assert_int_equal(g.count, 1);
+    assert_string_equal(g.items[0].framework_id, "g");
+    assert_resources(&g.items[0].resources, "cpus:1;ports:[31005-31006]");
+    allocator_grants_free(&g);
+    resources_fini(&more);
+    resources_fini(&ports);
+    resources_fini(&some);
+}
+
+/* Mesos's OfferFilter: a declined agent goes to the other framework until the filter expires. */
+static void test_filter_until_expiry(void **state)
+{
+    allocator_t *a = *state;
+    add_framework(a, "f1", "r");
+    add_framework(a, "f2", "r");
+    add_agent(a, "agent1", "cpus:1;mem:128");
+    allocator_grants_t g = cycle(a, 0);
+    assert_string_equal(g.items[0].framework_id, "f1");
+    decline_all(a, &g, 5, 0); /* f1 refuses agent1 until 5 */
+    g = cycle(a, 1);
+    assert_string_equal(g.items[0].framework_id, "f2");
+    decline_all(a, &g, 0, 1); /* no filter */
+    expect_one(a, 2, "f2", "agent1");
+    resources_t r = res("cpus:1;mem:128");
+    assert_int_equal(allocator_recover(a, "f2", "agent1", &r, 0, 4), ACTOR_OK);
+    expect_one(a, 5, "f1", "agent1"); /* expired: f1 is first again */
+    /* refuse_seconds 0 or less adds no filter. */
+    assert_int_equal(allocator_recover(a, "f1", "agent1", &r, -1, 6), ACTOR_OK);
+    expect_one(a, 6, "f1", "agent1");
+    resources_fini(&r);
+}
+
+/* Every framework declines: the agent sleeps, and wakes when the first filter expires. */
+static void test_all_filtered(void **state)
+{
+    allocator_t *a = *state;
+    add_framework(a, "f1", "r");
+    add_framework(a, "f2", "r");
+    add_agent(a, "agent1", "cpus:1;mem:128");
+    allocator_grants_t g = cycle(a, 0);
+    decline_all(a, &g, 30, 0);
+    g = cycle(a, 0);
+    decline_all(a, &g, 20, 0);
+    expect_none(a, 0);
+    assert_false(allocator_pending(a, 19));
+    assert_true(allocator_pending(a, 20));
+    expect_one(a, 20, "f2", "agent1");
+}
+
+/* A framework holding an agent for two roles gives it back in one recover. */
+static void test_recover_across_roles(void **state)
+{
+    allocator_t *a = *state;
+    const char *roles[] = {"r1", "r2"};
+    assert_int_equal(allocator_add_framework(a, "f", roles, 2, NULL, 0, NULL, 0), ACTOR_OK);
+    add_agent(a, "agent1", "cpus(r1):1;cpus(r2):1;mem:64");
+    allocator_grants_t g = cycle(a, 0);
+    assert_int_equal(g.count, 2);
+    assert_string_equal(g.items[0].framework_id, "f");
+    assert_string_equal(g.items[1].framework_id, "f");
+    allocator_grants_free(&g);
+    assert_true(allocator_allocated_scalar(a, "cpus") == 2.0);
+    resources_t too_much = res("cpus(r1):1;cpus(r2):2;mem:64");
+    resources_t all = res("cpus(r1):1;cpus(r2):1;mem:64");
+    assert_int_equal(allocator_recover(a, "f", "agent1", &too_much, 0, 0), ACTOR_EINVAL);
+    assert_int_equal(allocator_recover(a, "f", "agent1", &all, 0, 0), ACTOR_OK);
+    assert_true(allocator_allocated_scalar(a, "cpus") == 0.0);
+    assert_true(allocator_allocated_scalar(a, "mem") == 0.0);
+    assert_true(allocator_framework_share(a, "f") == 0.0);
+    assert_int_equal(allocator_recover(a, "f", "agent1", &all, 0, 0), ACTOR_EINVAL);
+    resources_fini(&too_much);
+    resources_fini(&all);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_until_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_filtered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recover_across_roles, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

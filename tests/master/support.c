@@ -1,0 +1,459 @@
+/* support.c: the in-process cluster of support.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "actor/http.h"
+#include "resources/resources.h"
+#include "tests/master/support.h"
+
+void cluster_runtime_start(void)
+{
+    actor_runtime_options_t opts;
+    actor_runtime_options_init(&opts);
+    opts.workers = 0;
+    opts.port = -1;
+    assert_int_equal(actor_runtime_start(&opts), ACTOR_OK);
+    actor_clock_pause();
+}
+
+void cluster_runtime_stop(void)
+{
+    actor_runtime_stop();
+    actor_clock_resume();
+}
+
+void cluster_master_options(master_options_t *opts, const char *work_dir)
+{
+    master_options_init(opts);
+    opts->registry = work_dir != NULL ? "replicated_log" : "in_memory";
+    opts->work_dir = work_dir;
+    opts->hostname = "master.test";
+}
+
+master_pids_t cluster_master_start(const master_options_t *opts)
+{
+    master_pids_t pids;
+    assert_int_equal(master_start(opts, &pids), ACTOR_OK);
+    actor_settle();
+    return pids;
+}
+
+void cluster_advance(double seconds)
+{
+    actor_clock_advance((int64_t)(seconds * (double)ACTOR_NS_PER_SEC));
+    actor_settle();
+}
+
+/* ---- the fake actor ---- */
+
+static void record(fake_t *fake, const actor_pid_t *from, const ProtobufCMessage *msg)
+{
+    if (fake->count == fake->cap) {
+        fake->cap = fake->cap ? fake->cap * 2 : 16;
+        fake->messages = realloc(fake->messages, fake->cap * sizeof(*fake->messages));
+        assert_non_null(fake->messages);
+    }
+    fake_message_t *m = &fake->messages[fake->count++];
+    snprintf(m->type, sizeof(m->type), "%s", msg->descriptor->name);
+    m->len = protobuf_c_message_get_packed_size(msg);
+    m->data = malloc(m->len + 1);
+    protobuf_c_message_pack(msg, m->data);
+    m->from = *from;
+}
+
+static void on_any(actor_t *self, void *state, const actor_pid_t *from, const ProtobufCMessage *msg)
+{
+    fake_t *fake = *(fake_t **)state;
+    record(fake, from, msg);
+    if (msg->descriptor == &mesos__internal__ping_agent_message__descriptor && !fake->mute_pings) {
+        Mesos__Internal__PongAgentMessage pong = MESOS__INTERNAL__PONG_AGENT_MESSAGE__INIT;
+        actor_send(self, from, &pong.base);
+    }
+    if (msg->descriptor == &mesos__internal__agent_registered_message__descriptor)
+        snprintf(fake->agent_id, sizeof(fake->agent_id), "%s",
+                 ((const Mesos__Internal__AgentRegisteredMessage *)msg)->agent_id->value);
+    if (msg->descriptor == &mesos__scheduler__event__descriptor) {
+        const Mesos__Scheduler__Event *ev = (const Mesos__Scheduler__Event *)msg;
+        if (ev->type == MESOS__SCHEDULER__EVENT__TYPE__SUBSCRIBED)
+            snprintf(fake->framework_id, sizeof(fake->framework_id), "%s",
+                     ev->subscribed->framework_id->value);
+    }
+}
+
+static void fake_init(actor_t *self, void *state, void *arg)
+{
+    (void)self;
+    *(fake_t **)state = arg;
+}
+
+static const actor_handler_t fake_handlers[] = {
+    {&mesos__scheduler__event__descriptor, on_any},
+    {&mesos__internal__agent_registered_message__descriptor, on_any},
+    {&mesos__internal__agent_reregistered_message__descriptor, on_any},
+    {&mesos__internal__ping_agent_message__descriptor, on_any},
+    {&mesos__internal__run_task_message__descriptor, on_any},
+    {&mesos__internal__kill_task_message__descriptor, on_any},
+    {&mesos__internal__shutdown_framework_message__descriptor, on_any},
+    {&mesos__internal__shutdown_message__descriptor, on_any},
+    {&mesos__internal__status_update_acknowledgement_message__descriptor, on_any},
+};
+
+static actor_ops_t fake_ops(const char *name)
+{
+    return (actor_ops_t){.name = name,
+                         .state_size = sizeof(fake_t *),
+                         .init = fake_init,
+                         .handlers = fake_handlers,
+                         .handler_count = sizeof(fake_handlers) / sizeof(fake_handlers[0])};
+}
+
+static actor_ops_t sched_ops, slave_ops;
+
+fake_t *fake_spawn(const char *name)
+{
+    sched_ops = fake_ops("sched");
+    slave_ops = fake_ops("slave");
+    fake_t *fake = calloc(1, sizeof(*fake));
+    assert_non_null(fake);
+    const actor_ops_t *ops = strcmp(name, "sched") == 0 ? &sched_ops : &slave_ops;
+    assert_int_equal(actor_spawn(ops, NULL, fake, &fake->pid), ACTOR_OK);
+    actor_settle();
+    return fake;
+}
+
+void fake_clear(fake_t *fake)
+{
+    for (size_t i = 0; i < fake->count; i++)
+        free(fake->messages[i].data);
+    fake->count = 0;
+}
+
+void fake_stop(fake_t *fake)
+{
+    actor_terminate(&fake->pid);
+    actor_settle();
+    fake_clear(fake);
+    free(fake->messages);
+    free(fake);
+}
+
+typedef struct send_arg {
+    actor_pid_t to;
+    char type[128];
+    uint8_t *data;
+    size_t len;
+} send_arg_t;
+
+static void send_inside(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    send_arg_t *s = arg;
+    if (self != NULL)
+        actor_send_packed(self, &s->to, s->type, s->data, s->len);
+    free(s->data);
+    free(s);
+}
+
+void fake_send(fake_t *fake, const actor_pid_t *to, const ProtobufCMessage *msg)
+{
+    send_arg_t *s = calloc(1, sizeof(*s));
+    s->to = *to;
+    snprintf(s->type, sizeof(s->type), "%s", msg->descriptor->name);
+    s->len = protobuf_c_message_get_packed_size(msg);
+    s->data = malloc(s->len + 1);
+    protobuf_c_message_pack(msg, s->data);
+    assert_int_equal(actor_dispatch(&fake->pid, send_inside, s), ACTOR_OK);
+    actor_settle();
+}
+
+size_t fake_count(const fake_t *fake, const char *type)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < fake->count; i++)
+        n += strcmp(fake->messages[i].type, type) == 0;
+    return n;
+}
+
+ProtobufCMessage *fake_get(const fake_t *fake, const ProtobufCMessageDescriptor *desc, long i)
+{
+    size_t n = fake_count(fake, desc->name);
+    long want = i < 0 ? (long)n + i : i;
+    if (want < 0 || (size_t)want >= n)
+        return NULL;
+    for (size_t k = 0; k < fake->count; k++) {
+        if (strcmp(fake->messages[k].type, desc->name) != 0)
+            continue;
+        if (want-- == 0)
+            return protobuf_c_message_unpack(desc, NULL, fake->messages[k].len,
+                                             fake->messages[k].data);
+    }
+    return NULL;
+}
+
+/* ---- schedulers ---- */
+
+static Mesos__Scheduler__Event *event_at(const fake_t *sched, size_t k)
+{
+    return mesos__scheduler__event__unpack(NULL, sched->messages[k].len, sched->messages[k].data);
+}
+
+size_t sched_events(const fake_t *sched, Mesos__Scheduler__Event__Type type)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < sched->count; k++) {
+        if (strcmp(sched->messages[k].type, "mesos.scheduler.Event") != 0)
+            continue;
+        Mesos__Scheduler__Event *ev = event_at(sched, k);
+        n += ev != NULL && ev->type == type;
+        mesos__scheduler__event__free_unpacked(ev, NULL);
+    }
+    return n;
+}
+
+Mesos__Scheduler__Event *sched_last(const fake_t *sched, Mesos__Scheduler__Event__Type type)
+{
+    for (size_t k = sched->count; k-- > 0;) {
+        if (strcmp(sched->messages[k].type, "mesos.scheduler.Event") != 0)
+            continue;
+        Mesos__Scheduler__Event *ev = event_at(sched, k);
+        if (ev != NULL && ev->type == type)
+            return ev;
+        mesos__scheduler__event__free_unpacked(ev, NULL);
+    }
+    return NULL;
+}
+
+void sched_subscribe(fake_t *sched, const master_pids_t *master, const char *framework_id,
+                     double failover_timeout, bool partition_aware, bool checkpoint)
+{
+    Mesos__FrameworkInfo info = MESOS__FRAMEWORK_INFO__INIT;
+    Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
+    Mesos__FrameworkInfo__Capability cap = MESOS__FRAMEWORK_INFO__CAPABILITY__INIT;
+    Mesos__FrameworkInfo__Capability *caps[] = {&cap};
+    info.user = "tester";
+    info.name = "test-framework";
+    info.has_failover_timeout = true;
+    info.failover_timeout = failover_timeout;
+    info.has_checkpoint = true;
+    info.checkpoint = checkpoint;
+    if (partition_aware) {
+        cap.has_type = true;
+        cap.type = MESOS__FRAMEWORK_INFO__CAPABILITY__TYPE__PARTITION_AWARE;
+        info.capabilities = caps;
+        info.n_capabilities = 1;
+    }
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    if (framework_id != NULL) {
+        fid.value = (char *)framework_id;
+        info.id = &fid;
+        call.framework_id = &fid;
+    }
+    Mesos__Scheduler__Call__Subscribe sub = MESOS__SCHEDULER__CALL__SUBSCRIBE__INIT;
+    sub.framework_info = &info;
+    call.has_type = true;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__SUBSCRIBE;
+    call.subscribe = &sub;
+    fake_send(sched, &master->master, &call.base);
+}
+
+void sched_call(fake_t *sched, const master_pids_t *master, Mesos__Scheduler__Call *call)
+{
+    Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
+    fid.value = sched->framework_id;
+    call->framework_id = &fid;
+    call->has_type = true;
+    fake_send(sched, &master->master, &call->base);
+    call->framework_id = NULL;
+}
+
+void sched_launch(fake_t *sched, const master_pids_t *master, const Mesos__Offer *offer,
+                  const char *task_id, const char *resources)
+{
+    resources_t res;
+    char err[256];
+    assert_int_equal(resources_parse(&res, resources, NULL, err, sizeof(err)), ACTOR_OK);
+    Mesos__TaskInfo task = MESOS__TASK_INFO__INIT;
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    Mesos__CommandInfo cmd = MESOS__COMMAND_INFO__INIT;
+    tid.value = (char *)task_id;
+    cmd.value = "sleep 1000";
+    task.name = (char *)task_id;
+    task.task_id = &tid;
+    task.agent_id = offer->agent_id;
+    task.command = &cmd;
+    assert_int_equal(resources_to_proto(&res, &task.resources, &task.n_resources), ACTOR_OK);
+    Mesos__TaskInfo *tasks[] = {&task};
+    Mesos__Offer__Operation__Launch launch = MESOS__OFFER__OPERATION__LAUNCH__INIT;
+    launch.task_infos = tasks;
+    launch.n_task_infos = 1;
+    Mesos__Offer__Operation op = MESOS__OFFER__OPERATION__INIT;
+    op.has_type = true;
+    op.type = MESOS__OFFER__OPERATION__TYPE__LAUNCH;
+    op.launch = &launch;
+    Mesos__Offer__Operation *ops[] = {&op};
+    Mesos__OfferID *ids[] = {offer->id};
+    Mesos__Scheduler__Call__Accept accept = MESOS__SCHEDULER__CALL__ACCEPT__INIT;
+    accept.offer_ids = ids;
+    accept.n_offer_ids = 1;
+    accept.operations = ops;
+    accept.n_operations = 1;
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__ACCEPT;
+    call.accept = &accept;
+    sched_call(sched, master, &call);
+    resources_proto_free(task.resources, task.n_resources);
+    resources_fini(&res);
+}
+
+void sched_decline(fake_t *sched, const master_pids_t *master, const Mesos__Offer *offer,
+                   double refuse_seconds)
+{
+    Mesos__Filters filters = MESOS__FILTERS__INIT;
+    filters.has_refuse_seconds = true;
+    filters.refuse_seconds = refuse_seconds;
+    Mesos__OfferID *ids[] = {offer->id};
+    Mesos__Scheduler__Call__Decline decline = MESOS__SCHEDULER__CALL__DECLINE__INIT;
+    decline.offer_ids = ids;
+    decline.n_offer_ids = 1;
+    decline.filters = &filters;
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__DECLINE;
+    call.decline = &decline;
+    sched_call(sched, master, &call);
+}
+
+void sched_acknowledge(fake_t *sched, const master_pids_t *master, const Mesos__TaskStatus *s)
+{
+    Mesos__Scheduler__Call__Acknowledge ack = MESOS__SCHEDULER__CALL__ACKNOWLEDGE__INIT;
+    ack.agent_id = s->agent_id;
+    ack.task_id = s->task_id;
+    ack.uuid = s->uuid;
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__ACKNOWLEDGE;
+    call.acknowledge = &ack;
+    sched_call(sched, master, &call);
+}
+
+/* ---- agents ---- */
+
+void agent_register(fake_t *agent, const master_pids_t *master, const char *resources)
+{
+    resources_t res;
+    char err[256];
+    assert_int_equal(resources_parse(&res, resources, NULL, err, sizeof(err)), ACTOR_OK);
+    Mesos__AgentInfo info = MESOS__AGENT_INFO__INIT;
+    info.hostname = "agent.test";
+    assert_int_equal(resources_to_proto(&res, &info.resources, &info.n_resources), ACTOR_OK);
+    Mesos__Internal__RegisterAgentMessage reg = MESOS__INTERNAL__REGISTER_AGENT_MESSAGE__INIT;
+    reg.agent = &info;
+    fake_send(agent, &master->master, &reg.base);
+    resources_proto_free(info.resources, info.n_resources);
+    resources_fini(&res);
+}
+
+void agent_update(fake_t *agent, const master_pids_t *master, const char *framework_id,
+                  const char *task_id, Mesos__TaskState state)
+{
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
+    Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
+    tid.value = (char *)task_id;
+    fid.value = (char *)framework_id;
+    aid.value = agent->agent_id;
+    uint8_t uuid[16] = {(uint8_t)state, 0xab};
+    Mesos__TaskStatus status = MESOS__TASK_STATUS__INIT;
+    status.task_id = &tid;
+    status.state = state;
+    status.agent_id = &aid;
+    status.has_source = true;
+    status.source = MESOS__TASK_STATUS__SOURCE__SOURCE_EXECUTOR;
+    status.has_uuid = true;
+    status.uuid.data = uuid;
+    status.uuid.len = sizeof(uuid);
+    Mesos__Internal__StatusUpdate update = MESOS__INTERNAL__STATUS_UPDATE__INIT;
+    update.framework_id = &fid;
+    update.agent_id = &aid;
+    update.status = &status;
+    update.timestamp = 1;
+    Mesos__Internal__StatusUpdateMessage msg = MESOS__INTERNAL__STATUS_UPDATE_MESSAGE__INIT;
+    msg.update = &update;
+    fake_send(agent, &master->master, &msg.base);
+}
+
+/* ---- HTTP ---- */
+
+uint16_t cluster_http_listen(const master_pids_t *master)
+{
+    uint16_t port = 0;
+    assert_int_equal(actor_http_listen("127.0.0.1", 0, master->master.id, &port), ACTOR_OK);
+    return port;
+}
+
+typedef struct http_call {
+    uint16_t port;
+    char request[4096];
+    char *response;
+    volatile int done;
+} http_call_t;
+
+static void *http_thread(void *arg)
+{
+    http_call_t *c = arg;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(c->port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        write(fd, c->request, strlen(c->request)) == (ssize_t)strlen(c->request)) {
+        size_t cap = 1 << 16, len = 0;
+        char *buf = malloc(cap);
+        ssize_t n;
+        while ((n = read(fd, buf + len, cap - len - 1)) > 0) {
+            len += (size_t)n;
+            if (len + 1 == cap)
+                buf = realloc(buf, cap *= 2);
+        }
+        buf[len] = '\0';
+        c->response = buf;
+    }
+    close(fd);
+    __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+char *cluster_http(uint16_t port, const char *method, const char *path, const char *body,
+                   int *status)
+{
+    http_call_t c = {.port = port};
+    snprintf(c.request, sizeof(c.request),
+             "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: %zu\r\n"
+             "Content-Type: application/json\r\n\r\n%s",
+             method, path, body != NULL ? strlen(body) : 0, body != NULL ? body : "");
+    pthread_t t;
+    pthread_create(&t, NULL, http_thread, &c);
+    for (int i = 0; i < 10000 && !__atomic_load_n(&c.done, __ATOMIC_ACQUIRE); i++) {
+        actor_settle();
+        usleep(1000);
+    }
+    pthread_join(t, NULL);
+    if (c.response == NULL)
+        return NULL;
+    *status = atoi(c.response + 9);
+    char *start = strstr(c.response, "\r\n\r\n");
+    char *out = strdup(start != NULL ? start + 4 : "");
+    free(c.response);
+    return out;
+}
