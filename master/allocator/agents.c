@@ -52,7 +52,7 @@ void agent_set_state(allocator_t *a, agent_t *ag, agent_state_t state)
 /* The state that ag's activity and free resources call for; a dormant agent wakes. */
 static void agent_refresh(allocator_t *a, agent_t *ag)
 {
-    agent_state_t state = !ag->active                 ? AGENT_INACTIVE
+    agent_state_t state = !ag->active                  ? AGENT_INACTIVE
                           : resources_empty(&ag->free) ? AGENT_FULL
                                                        : AGENT_AWAKE;
     agent_set_state(a, ag, state);
@@ -149,8 +149,8 @@ static actor_err_t agent_use(allocator_t *a, agent_t *ag, const allocator_used_t
         return rc;
     qty_t q;
     qty_of(a, u->resources, &q);
-    rc = record_grow(a, ag, framework_find(a, u->framework_id), u->framework_id, role,
-                     u->resources, &q);
+    rc = record_grow(a, ag, framework_find(a, u->framework_id), u->framework_id, role, u->resources,
+                     &q);
     if (rc == ACTOR_OK)
         rc = resources_subtract(&ag->free, u->resources);
     role_release(a, role);

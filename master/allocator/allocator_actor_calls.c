@@ -181,8 +181,8 @@ static actor_err_t apply_agent_call(allocator_t *a, const call_t *c, double now)
 {
     switch (c->kind) {
     case CALL_ADD_AGENT:
-        return allocator_add_agent(a, c->agent_id, c->has_resources ? &c->resources : NULL,
-                                   c->used, c->used_count);
+        return allocator_add_agent(a, c->agent_id, c->has_resources ? &c->resources : NULL, c->used,
+                                   c->used_count);
     case CALL_REMOVE_AGENT:
         return allocator_remove_agent(a, c->agent_id);
     case CALL_ACTIVATE_AGENT:
@@ -235,8 +235,8 @@ static actor_err_t send_call(const actor_pid_t *alloc, call_t *c, bool ok)
     return rc;
 }
 
-static actor_err_t simple_call(const actor_pid_t *alloc, call_kind_t kind,
-                               const char *framework_id, const char *agent_id, const char *role)
+static actor_err_t simple_call(const actor_pid_t *alloc, call_kind_t kind, const char *framework_id,
+                               const char *agent_id, const char *role)
 {
     bool ok = true;
     call_t *c = call_new(kind, framework_id, agent_id, role, &ok);
@@ -273,8 +273,7 @@ actor_err_t allocator_actor_activate_framework(const actor_pid_t *alloc, const c
     return simple_call(alloc, CALL_ACTIVATE_FRAMEWORK, framework_id, NULL, NULL);
 }
 
-actor_err_t allocator_actor_deactivate_framework(const actor_pid_t *alloc,
-                                                 const char *framework_id)
+actor_err_t allocator_actor_deactivate_framework(const actor_pid_t *alloc, const char *framework_id)
 {
     return simple_call(alloc, CALL_DEACTIVATE_FRAMEWORK, framework_id, NULL, NULL);
 }
@@ -348,8 +347,7 @@ actor_err_t allocator_actor_recover(const actor_pid_t *alloc, const char *framew
     return send_call(alloc, c, ok);
 }
 
-actor_err_t allocator_actor_update_weight(const actor_pid_t *alloc, const char *role,
-                                          double weight)
+actor_err_t allocator_actor_update_weight(const actor_pid_t *alloc, const char *role, double weight)
 {
     bool ok = true;
     call_t *c = call_new(CALL_UPDATE_WEIGHT, NULL, NULL, role, &ok);

@@ -13,9 +13,15 @@
  *    (index in fw_slots) and the slot's epoch name it in agents' filter tables.
  *  - agent_t: one per added agent: total and free resources, the allocation records on it, its
  *    decline filters, and a state that says whether a cycle must visit it.
- *  - record_t: what one framework holds on one agent for one role (resources_t), linked on its
- *    agent and on its owner: the framework, or an orphan_t while the framework is not added yet
- *    (an agent may report usage of frameworks the master has not re-added after a failover).
+ *  - record_t: what one framework holds on one agent for one role (a packed_t: one block, as
+ *    a grant copies into it), linked on its agent and on its owner: the framework, or an
+ *    orphan_t while the framework is not added yet (an agent may report usage of frameworks the
+ *    master has not re-added after a failover).
+ *
+ * Files: quantity.c (scalars, shares), roles.c (role tree, DRF keys), frameworks.c (frameworks,
+ * members, suppress/revive), agents.c (agents and their states), records.c (records, recovery),
+ * cycle.c (allocation), allocator.c (lifecycle, weights, figures); generic pieces in idmap,
+ * sortlist, minheap, filter_table and packed.
  *
  * Shares are computed from qty_t vectors: per interned scalar name, thousandths (the fixed point
  * of resources.h), so that sums are exact. Cluster totals count active agents only.
@@ -50,7 +56,7 @@
 /* Scalar ids interned at creation, so that the hot paths need no lookup. */
 enum { SCALAR_CPUS = 0, SCALAR_MEM = 1, SCALAR_DISK = 2, SCALAR_GPUS = 3 };
 
-#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 typedef struct qty {
     int64_t v[ALLOC_SCALARS_MAX]; /* thousandths per interned scalar name */
@@ -89,9 +95,9 @@ struct member {
 
 struct framework {
     char *id;
-    uint32_t slot;    /* index in fw_slots and fw_epochs */
-    uint64_t seq;     /* order of addition: the DRF tie-break within a role */
-    bool active;      /* deactivated frameworks keep allocations but get no offers */
+    uint32_t slot; /* index in fw_slots and fw_epochs */
+    uint64_t seq;  /* order of addition: the DRF tie-break within a role */
+    bool active;   /* deactivated frameworks keep allocations but get no offers */
     member_t **members;
     size_t member_count;
     record_t *records; /* owner list */
@@ -130,9 +136,9 @@ typedef struct orphan {
 } orphan_t;
 
 struct record {
-    const char *fid;      /* fw->id or the orphan's fid */
-    framework_t *fw;      /* NULL while the framework is not added */
-    role_t *role;         /* the role the allocation was made for */
+    const char *fid; /* fw->id or the orphan's fid */
+    framework_t *fw; /* NULL while the framework is not added */
+    role_t *role;    /* the role the allocation was made for */
     agent_t *agent;
     packed_t res;         /* never empty; res.r is the view */
     record_t *agent_next; /* agent list */
@@ -164,9 +170,9 @@ struct allocator {
      * never allocate. */
     agent_set_t awake;
     agent_set_t dormant;
-    minheap_t wakeups;  /* dormant agents by first filter expiry */
-    agent_t **visit;    /* cycle scratch: the shuffled awake agents */
-    size_t agent_cap;   /* capacity of awake, dormant and visit */
+    minheap_t wakeups; /* dormant agents by first filter expiry */
+    agent_t **visit;   /* cycle scratch: the shuffled awake agents */
+    size_t agent_cap;  /* capacity of awake, dormant and visit */
 
     char *scalar_names[ALLOC_SCALARS_MAX];
     int scalar_count;
@@ -175,8 +181,8 @@ struct allocator {
     qty_t free_active;                   /* unallocated on active agents */
     bool shares_stale;                   /* totals changed since the sorters were keyed */
 
-    uint64_t rng;   /* agent shuffling; fixed seed, so runs are reproducible */
-    uint64_t cycle; /* cycles run */
+    uint64_t rng;              /* agent shuffling; fixed seed, so runs are reproducible */
+    uint64_t cycle;            /* cycles run */
     framework_t **grant_fw;    /* cycle scratch: framework of each new grant */
     allocator_grant_t *staged; /* cycle scratch: grants while grouping */
     size_t grant_cap;          /* capacity of grant_fw and staged */

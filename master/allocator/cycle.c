@@ -270,6 +270,29 @@ static void shuffle(uint64_t *rng, agent_t **v, size_t n)
     }
 }
 
+/* Prefetches what visiting visit[i + 2..8] will read, in three stages, because with agents in
+ * a shuffled order every one of them is a cache miss otherwise: the agent, then the arrays it
+ * points to, then the strings and ranges its free entries point to. */
+static void prefetch_ahead(agent_t *const *visit, size_t i, size_t n)
+{
+    if (i + 8 < n)
+        __builtin_prefetch(visit[i + 8]);
+    if (i + 4 < n) {
+        const agent_t *ag = visit[i + 4];
+        __builtin_prefetch(ag->free.entries);
+        __builtin_prefetch(ag->filters.entries);
+        __builtin_prefetch(ag->records);
+    }
+    if (i + 2 < n) {
+        const agent_t *ag = visit[i + 2];
+        for (size_t k = 0; k < ag->free.count && k < 8; k++) {
+            __builtin_prefetch(ag->free.entries[k].name);
+            __builtin_prefetch(ag->free.entries[k].role);
+            __builtin_prefetch(ag->free.entries[k].ranges);
+        }
+    }
+}
+
 actor_err_t allocator_allocate(allocator_t *a, double now, allocator_grants_t *out)
 {
     if (a == NULL || out == NULL)
@@ -285,8 +308,10 @@ actor_err_t allocator_allocate(allocator_t *a, double now, allocator_grants_t *o
     shuffle(&a->rng, a->visit, n);
     size_t start = out->count, made = 0;
     actor_err_t rc = ACTOR_OK;
-    for (size_t i = 0; i < n && rc == ACTOR_OK; i++)
+    for (size_t i = 0; i < n && rc == ACTOR_OK; i++) {
+        prefetch_ahead(a->visit, i, n);
         rc = visit(a, a->visit[i], now, out, &made);
+    }
     group_by_framework(a, out, start, made);
     return rc;
 }

@@ -184,8 +184,7 @@ static bool add_args_valid(const char *id, const char *const *roles, size_t role
     if (used_count > 0 && used == NULL)
         return false;
     for (size_t i = 0; i < used_count; i++)
-        if (used[i].agent_id == NULL || used[i].resources == NULL ||
-            !role_name_valid(used[i].role))
+        if (used[i].agent_id == NULL || used[i].resources == NULL || !role_name_valid(used[i].role))
             return false;
     return true;
 }

@@ -96,20 +96,28 @@ actor_err_t record_new(allocator_t *a, agent_t *ag, framework_t *fw, const char 
     return ACTOR_OK;
 }
 
+/* rec's resources become theirs plus res (or minus res, when subtract). On error rec is
+ * unchanged. */
+static actor_err_t record_rewrite(record_t *rec, const resources_t *res, bool subtract)
+{
+    resources_t next;
+    resources_init(&next);
+    actor_err_t rc = resources_copy(&next, &rec->res.r);
+    if (rc == ACTOR_OK)
+        rc = subtract ? resources_subtract(&next, res) : resources_add(&next, res);
+    if (rc == ACTOR_OK)
+        rc = packed_set(&rec->res, &next);
+    resources_fini(&next);
+    return rc;
+}
+
 actor_err_t record_grow(allocator_t *a, agent_t *ag, framework_t *fw, const char *fid, role_t *role,
                         const resources_t *res, const qty_t *q)
 {
     record_t *rec = record_find(ag, fid, role);
     if (rec == NULL)
         return record_new(a, ag, fw, fid, role, res, q);
-    resources_t sum;
-    resources_init(&sum);
-    actor_err_t rc = resources_copy(&sum, &rec->res.r);
-    if (rc == ACTOR_OK)
-        rc = resources_add(&sum, res);
-    if (rc == ACTOR_OK)
-        rc = packed_set(&rec->res, &sum);
-    resources_fini(&sum);
+    actor_err_t rc = record_rewrite(rec, res, false);
     if (rc == ACTOR_OK && rec->fw != NULL)
         framework_charge(a, rec->fw, role, q, 1);
     return rc;
@@ -204,14 +212,7 @@ static actor_err_t record_shrink(allocator_t *a, record_t *rec, const resources_
     if (resources_equal(&rec->res.r, res)) {
         packed_fini(&rec->res);
     } else {
-        resources_t rest;
-        resources_init(&rest);
-        actor_err_t rc = resources_copy(&rest, &rec->res.r);
-        if (rc == ACTOR_OK)
-            rc = resources_subtract(&rest, res);
-        if (rc == ACTOR_OK)
-            rc = packed_set(&rec->res, &rest);
-        resources_fini(&rest);
+        actor_err_t rc = record_rewrite(rec, res, true);
         if (rc != ACTOR_OK)
             return rc;
     }
@@ -291,8 +292,8 @@ actor_err_t allocator_recover(allocator_t *a, const char *framework_id, const ch
     if (!covered)
         return ACTOR_EINVAL;
     if (fw != NULL && refuse_seconds > 0) {
-        rc = filter_table_set(&ag->filters, fw->slot, a->fw_epochs[fw->slot],
-                              now + refuse_seconds, a->fw_epochs, now);
+        rc = filter_table_set(&ag->filters, fw->slot, a->fw_epochs[fw->slot], now + refuse_seconds,
+                              a->fw_epochs, now);
         if (rc != ACTOR_OK)
             return rc;
     }

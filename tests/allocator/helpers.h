@@ -4,10 +4,24 @@
 #ifndef TESTS_ALLOCATOR_HELPERS_H
 #define TESTS_ALLOCATOR_HELPERS_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "master/allocator/allocator.h"
+
+/* cmocka setup and teardown: *state is a new allocator. */
+static inline int core_setup(void **state)
+{
+    *state = allocator_create();
+    return *state != NULL ? 0 : -1;
+}
+
+static inline int core_teardown(void **state)
+{
+    allocator_destroy(*state);
+    return 0;
+}
 
 static inline resources_t res(const char *text)
 {
@@ -23,6 +37,16 @@ static inline void add_agent(allocator_t *a, const char *id, const char *text)
     resources_t r = res(text);
     assert_int_equal(allocator_add_agent(a, id, &r, NULL, 0), ACTOR_OK);
     resources_fini(&r);
+}
+
+/* Adds agents "agent0" .. "agent<n-1>", each with `text`. */
+static inline void add_agents(allocator_t *a, int n, const char *text)
+{
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "agent%d", i);
+        add_agent(a, id, text);
+    }
 }
 
 static inline void add_framework(allocator_t *a, const char *id, const char *role)

@@ -10,18 +10,6 @@
 
 #include "helpers.h"
 
-static int setup(void **state)
-{
-    *state = allocator_create();
-    return *state != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    allocator_destroy(*state);
-    return 0;
-}
-
 static void test_errors(void **state)
 {
     allocator_t *a = *state;
@@ -166,12 +154,13 @@ static void test_deactivate_agent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_used_by_unknown_framework, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_used_by_framework_never_added, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_used_by_known_framework, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_agent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deactivate_agent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_used_by_unknown_framework, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_used_by_framework_never_added, core_setup,
+                                        core_teardown),
+        cmocka_unit_test_setup_teardown(test_used_by_known_framework, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_agent, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_deactivate_agent, core_setup, core_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

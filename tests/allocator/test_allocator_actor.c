@@ -20,8 +20,8 @@
 /* A stand-in master: counts deliveries and keeps the grants of the last one. */
 typedef struct fake_master {
     int deliveries;
-    size_t grants;                /* over all deliveries */
-    allocator_grants_t *last;     /* the last delivery, owned */
+    size_t grants;            /* over all deliveries */
+    allocator_grants_t *last; /* the last delivery, owned */
 } fake_master_t;
 
 static void fake_master_fini(actor_t *self, void *state)
@@ -236,8 +236,8 @@ static void test_used_through_calls(void **state)
     resources_t total, held;
     assert_int_equal(resources_parse(&total, "cpus:4;mem:1024", NULL, NULL, 0), ACTOR_OK);
     assert_int_equal(resources_parse(&held, "cpus:3", NULL, NULL, 0), ACTOR_OK);
-    allocator_used_t used = {.framework_id = "f1", .agent_id = "agent1", .role = "r",
-                             .resources = &held};
+    allocator_used_t used = {
+        .framework_id = "f1", .agent_id = "agent1", .role = "r", .resources = &held};
     assert_int_equal(allocator_actor_add_agent(&f->alloc, "agent1", &total, &used, 1), ACTOR_OK);
     const char *roles[] = {"r"};
     assert_int_equal(allocator_actor_add_framework(&f->alloc, "f1", roles, 1, roles, 0, &used, 1),

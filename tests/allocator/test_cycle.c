@@ -12,18 +12,6 @@
 
 #include "helpers.h"
 
-static int setup(void **state)
-{
-    *state = allocator_create();
-    return *state != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    allocator_destroy(*state);
-    return 0;
-}
-
 /* Mesos's HierarchicalAllocatorTest.UnreservedDRF, step by step. */
 static void test_drf_lower_share_first(void **state)
 {
@@ -72,11 +60,7 @@ static void test_drf_within_role(void **state)
 static void test_weights(void **state)
 {
     allocator_t *a = *state;
-    for (int i = 0; i < 6; i++) {
-        char id[16];
-        snprintf(id, sizeof(id), "agent%d", i);
-        add_agent(a, id, "cpus:2;mem:1024");
-    }
+    add_agents(a, 6, "cpus:2;mem:1024");
     add_framework(a, "framework1", "role1");
     add_framework(a, "framework2", "role2");
     allocator_grants_t g = cycle(a, 0);
@@ -116,11 +100,7 @@ static void test_hierarchical_share_includes_subroles(void **state)
     add_framework(a, "eng-fw", "eng");
     add_framework(a, "web-fw", "eng/web");
     add_framework(a, "ops-fw", "ops");
-    for (int i = 0; i < 4; i++) {
-        char id[16];
-        snprintf(id, sizeof(id), "agent%d", i);
-        add_agent(a, id, "cpus:1;mem:256");
-    }
+    add_agents(a, 4, "cpus:1;mem:256");
     allocator_grants_t g = cycle(a, 0);
     assert_int_equal(g.count, 4);
     assert_int_equal(grants_to(&g, "eng-fw"), 1);
@@ -215,11 +195,7 @@ static void test_grants_grouped_by_framework(void **state)
     add_framework(a, "f1", "r");
     add_framework(a, "f2", "r");
     add_framework(a, "f3", "r");
-    for (int i = 0; i < 30; i++) {
-        char id[16];
-        snprintf(id, sizeof(id), "agent%d", i);
-        add_agent(a, id, "cpus:1;mem:128");
-    }
+    add_agents(a, 30, "cpus:1;mem:128");
     allocator_grants_t g = cycle(a, 0);
     assert_int_equal(g.count, 30);
     for (size_t i = 1; i < g.count; i++) {
@@ -267,7 +243,7 @@ static void test_dormant_wakes_on_filter_expiry(void **state)
     add_framework(a, "f", "r");
     add_agent(a, "agent1", "cpus:1;mem:128");
     allocator_grants_t g = cycle(a, 0);
-    decline_all(a, &g, 10, 0); /* filtered until 10 */
+    decline_all(a, &g, 10, 0);            /* filtered until 10 */
     assert_true(allocator_pending(a, 1)); /* resources came back: one visit to learn the filter */
     expect_none(a, 1);
     assert_false(allocator_pending(a, 5)); /* dormant */
@@ -301,19 +277,21 @@ static void test_totals_and_shares(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_drf_lower_share_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_drf_within_role, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_weights, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_hierarchical_share_includes_subroles, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_hierarchical_parent_child, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reservations_only_to_role, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reservations_split_agent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_min_allocatable, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_grants_grouped_by_framework, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_dormant_wakes_on_filter_expiry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_totals_and_shares, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drf_lower_share_first, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_drf_within_role, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_weights, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_hierarchical_share_includes_subroles, core_setup,
+                                        core_teardown),
+        cmocka_unit_test_setup_teardown(test_hierarchical_parent_child, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_reservations_only_to_role, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_reservations_split_agent, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_min_allocatable, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_grants_grouped_by_framework, core_setup,
+                                        core_teardown),
+        cmocka_unit_test_setup_teardown(test_pending, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_dormant_wakes_on_filter_expiry, core_setup,
+                                        core_teardown),
+        cmocka_unit_test_setup_teardown(test_totals_and_shares, core_setup, core_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

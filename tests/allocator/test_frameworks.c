@@ -10,18 +10,6 @@
 
 #include "helpers.h"
 
-static int setup(void **state)
-{
-    *state = allocator_create();
-    return *state != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    allocator_destroy(*state);
-    return 0;
-}
-
 static void test_errors(void **state)
 {
     allocator_t *a = *state;
@@ -31,8 +19,8 @@ static void test_errors(void **state)
     assert_int_equal(allocator_add_framework(a, "f", roles, 0, NULL, 0, NULL, 0), ACTOR_EINVAL);
     assert_int_equal(allocator_add_framework(a, "f", NULL, 1, NULL, 0, NULL, 0), ACTOR_EINVAL);
     assert_int_equal(allocator_add_framework(a, "f", roles, 2, NULL, 0, NULL, 0), ACTOR_EINVAL);
-    static const char *const bad[] = {"", "/a", "a/", "a//b", ".", "a/..", "-a", "a b",
-                                      "a/*", "a\tb"};
+    static const char *const bad[] = {"",     "/a", "a/",  "a//b", ".",
+                                      "a/..", "-a", "a b", "a/*",  "a\tb"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(allocator_add_framework(a, "f", &bad[i], 1, NULL, 0, NULL, 0),
                          ACTOR_EINVAL);
@@ -198,14 +186,15 @@ static void test_add_with_used(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deactivate_keeps_allocation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_suppress_revive_per_role, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_suppressed_at_add, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_revive_clears_filters, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remove_frees_allocation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_update_roles, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_add_with_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_deactivate_keeps_allocation, core_setup,
+                                        core_teardown),
+        cmocka_unit_test_setup_teardown(test_suppress_revive_per_role, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_suppressed_at_add, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_revive_clears_filters, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_remove_frees_allocation, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_update_roles, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_add_with_used, core_setup, core_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

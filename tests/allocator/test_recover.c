@@ -12,18 +12,6 @@
 
 #include "helpers.h"
 
-static int setup(void **state)
-{
-    *state = allocator_create();
-    return *state != NULL ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    allocator_destroy(*state);
-    return 0;
-}
-
 static void test_validation(void **state)
 {
     allocator_t *a = *state;
@@ -131,10 +119,10 @@ static void test_recover_across_roles(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_validation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_filter_until_expiry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_all_filtered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recover_across_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_validation, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_until_expiry, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_all_filtered, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_recover_across_roles, core_setup, core_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

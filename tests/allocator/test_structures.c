@@ -187,7 +187,7 @@ static void test_filter_table(void **unused)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idmap),        cmocka_unit_test(test_sortlist),
+        cmocka_unit_test(test_idmap),         cmocka_unit_test(test_sortlist),
         cmocka_unit_test(test_sortlist_many), cmocka_unit_test(test_minheap),
         cmocka_unit_test(test_filter_table),
     };

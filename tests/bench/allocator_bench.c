@@ -84,8 +84,8 @@ static resources_t task_usage(void)
     int n = snprintf(text, sizeof(text), "cpus:16;mem:2014;disk:1024;ports:[");
     for (int i = 0; i < 16; i++) {
         int begin = 31000 + i * (1000 / 16);
-        n += snprintf(text + n, sizeof(text) - (size_t)n, "%s%d-%d", i ? "," : "", begin,
-                      begin + 1);
+        n +=
+            snprintf(text + n, sizeof(text) - (size_t)n, "%s%d-%d", i ? "," : "", begin, begin + 1);
     }
     snprintf(text + n, sizeof(text) - (size_t)n, "]");
     return parse(text);
@@ -112,9 +112,8 @@ static void add_agents(allocator_t *a, char fids[][32])
     for (long i = 0; i < cfg.agents; i++) {
         char id[32];
         snprintf(id, sizeof(id), "agent%ld", i);
-        allocator_used_t used = {.framework_id = fids[i % cfg.frameworks],
-                                 .role = "role1",
-                                 .resources = &used_res};
+        allocator_used_t used = {
+            .framework_id = fids[i % cfg.frameworks], .role = "role1", .resources = &used_res};
         actor_err_t rc = allocator_add_agent(a, id, &total, &used, 1);
         if (rc != ACTOR_OK)
             die("add agent", rc);
