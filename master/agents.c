@@ -65,16 +65,17 @@ static void mark_remove(master_agent_mark_t **table, const char *id)
     }
 }
 
-static void mark_add(master_agent_mark_t **table, const char *id, double time)
+master_agent_mark_t *master_mark_add(master_agent_mark_t **table, const char *id, double time)
 {
     mark_remove(table, id);
     master_agent_mark_t *mark = calloc(1, sizeof(*mark));
     if (mark == NULL || (mark->id = strdup(id)) == NULL) {
         free(mark);
-        return;
+        return NULL;
     }
     mark->time = time;
     HASH_ADD_KEYPTR(hh, *table, mark->id, strlen(mark->id), mark);
+    return mark;
 }
 
 /* ---- pending registrations ---- */
@@ -319,16 +320,18 @@ void master_handle_register_agent(actor_t *self, void *state, const actor_pid_t 
 
 /* ---- reregistration ---- */
 
-/* Adds what a reregistering agent reports: frameworks, tasks; returns per-framework usage for
- * the allocator (caller frees the arrays' resources). */
+/* Adds what a reregistering agent reports that the master does not know yet: its frameworks and
+ * its non-terminal tasks (a task that waited among the unreachable comes back, and its framework
+ * hears so). With used_out, returns the added tasks' usage per framework for the allocator
+ * (*res_out holds the resources: the caller finis and frees both arrays). */
 static size_t add_reported(actor_t *self, master_t *m, master_agent_t *agent,
                            const Mesos__Internal__ReregisterAgentMessage *re,
                            allocator_used_t **used_out, resources_t **res_out)
 {
     for (size_t i = 0; i < re->n_frameworks; i++)
         master_framework_recover(m, re->frameworks[i]);
-    allocator_used_t *used = calloc(re->n_tasks + 1, sizeof(*used));
-    resources_t *res = calloc(re->n_tasks + 1, sizeof(*res));
+    allocator_used_t *used = used_out != NULL ? calloc(re->n_tasks + 1, sizeof(*used)) : NULL;
+    resources_t *res = used_out != NULL ? calloc(re->n_tasks + 1, sizeof(*res)) : NULL;
     size_t count = 0;
     for (size_t i = 0; i < re->n_tasks; i++) {
         const Mesos__Task *t = re->tasks[i];
@@ -340,6 +343,10 @@ static size_t add_reported(actor_t *self, master_t *m, master_agent_t *agent,
                         t->task_id->value, t->framework_id->value);
             continue;
         }
+        master_task_t *known = NULL;
+        HASH_FIND_STR(fw->tasks, t->task_id->value, known);
+        if (known != NULL)
+            continue;
         bool was_unreachable = false;
         for (master_task_t *u = fw->unreachable_tasks.head; u != NULL; u = u->ring_next) {
             if (strcmp(u->id, t->task_id->value) == 0) {
@@ -350,7 +357,7 @@ static size_t add_reported(actor_t *self, master_t *m, master_agent_t *agent,
                 break;
             }
         }
-        master_task_t *task = master_task_add_reported(m, fw, agent, t);
+        master_task_t *task = master_task_add_reported(fw, agent, t);
         if (task == NULL)
             continue;
         if (was_unreachable)
@@ -372,9 +379,81 @@ static size_t add_reported(actor_t *self, master_t *m, master_agent_t *agent,
             resources_add(&res[j], &task->resources);
         }
     }
-    *used_out = used;
-    *res_out = res;
+    if (used_out != NULL) {
+        *used_out = used;
+        *res_out = res;
+    }
     return count;
+}
+
+static bool reported(const Mesos__Internal__ReregisterAgentMessage *re, const master_task_t *t)
+{
+    for (size_t i = 0; i < re->n_tasks; i++) {
+        if (strcmp(re->tasks[i]->task_id->value, t->id) == 0 &&
+            strcmp(re->tasks[i]->framework_id->value, t->framework->id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Answers a reregistration. The non-terminal tasks the master believes run on the agent but the
+ * agent did not report go back to it, per framework, so that it answers for them (TASK_DROPPED
+ * for a lost RunTask, ...). */
+static void send_reregistered(actor_t *self, master_t *m, master_agent_t *agent,
+                              const Mesos__Internal__ReregisterAgentMessage *re)
+{
+    size_t n = agent->task_count + 1;
+    Mesos__Internal__ReconcileTasksMessage *recs = calloc(n, sizeof(*recs));
+    Mesos__Internal__ReconcileTasksMessage **rec_ptrs = calloc(n, sizeof(*rec_ptrs));
+    Mesos__TaskStatus *statuses = calloc(n, sizeof(*statuses));
+    Mesos__TaskID *tids = calloc(n, sizeof(*tids));
+    /* One status list per reconciliation: each reconciliation's statuses point into this array,
+     * filled framework by framework. */
+    Mesos__TaskStatus **status_ptrs = calloc(n, sizeof(*status_ptrs));
+    size_t rec_count = 0, status_count = 0;
+    if (recs != NULL && rec_ptrs != NULL && statuses != NULL && tids != NULL &&
+        status_ptrs != NULL) {
+        for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
+            size_t first = status_count;
+            for (master_task_t *t = agent->tasks; t != NULL; t = t->agent_next) {
+                if (t->framework != fw || reported(re, t))
+                    continue;
+                mesos__task_id__init(&tids[status_count]);
+                tids[status_count].value = t->id;
+                mesos__task_status__init(&statuses[status_count]);
+                statuses[status_count].task_id = &tids[status_count];
+                statuses[status_count].state = (Mesos__TaskState)t->state;
+                status_ptrs[status_count] = &statuses[status_count];
+                status_count++;
+            }
+            if (status_count == first)
+                continue;
+            mesos__internal__reconcile_tasks_message__init(&recs[rec_count]);
+            recs[rec_count].framework_id = fw->info->id;
+            recs[rec_count].framework = fw->info;
+            recs[rec_count].statuses = &status_ptrs[first];
+            recs[rec_count].n_statuses = status_count - first;
+            rec_ptrs[rec_count] = &recs[rec_count];
+            rec_count++;
+        }
+    }
+    Mesos__Internal__AgentReregisteredMessage reply =
+        MESOS__INTERNAL__AGENT_REREGISTERED_MESSAGE__INIT;
+    Mesos__Internal__MasterAgentConnection connection =
+        MESOS__INTERNAL__MASTER_AGENT_CONNECTION__INIT;
+    fill_connection(m, &connection);
+    reply.agent_id = agent->info->id;
+    reply.connection = &connection;
+    reply.reconciliations = rec_ptrs;
+    reply.n_reconciliations = rec_count;
+    actor_send(self, &agent->pid, &reply.base);
+    free(recs);
+    free(rec_ptrs);
+    free(statuses);
+    free(status_ptrs);
+    free(tids);
+    m->counters.agent_reregistrations++;
+    LOG_INFO("Agent %s at %s reregistered", agent->id, agent->pid_key);
 }
 
 /* A known agent came back (restarted, or its link broke and healed). */
@@ -392,80 +471,11 @@ static void reregister_known(actor_t *self, master_t *m, master_agent_t *agent,
     actor_link(self, from);
     if (!was_connected)
         allocator_actor_activate_agent(&m->allocator, agent->id);
-    m->counters.agent_reregistrations++;
-
-    /* Tasks the master knows there but the agent does not report: ask the agent about them. */
-    size_t fw_count = HASH_COUNT(m->frameworks);
-    Mesos__Internal__ReconcileTasksMessage *recs = calloc(fw_count + 1, sizeof(*recs));
-    Mesos__Internal__ReconcileTasksMessage **rec_ptrs = calloc(fw_count + 1, sizeof(*rec_ptrs));
-    size_t rec_count = 0;
-    size_t max_tasks = agent->task_count;
-    Mesos__TaskStatus *statuses = calloc(max_tasks + 1, sizeof(*statuses));
-    Mesos__TaskStatus **status_ptrs = calloc(max_tasks + 1, sizeof(*status_ptrs));
-    Mesos__TaskID *tids = calloc(max_tasks + 1, sizeof(*tids));
-    size_t used_statuses = 0;
-    if (recs != NULL && rec_ptrs != NULL && statuses != NULL && status_ptrs != NULL &&
-        tids != NULL) {
-        for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
-            size_t first = used_statuses;
-            for (master_task_t *t = agent->tasks; t != NULL; t = t->agent_next) {
-                if (t->framework != fw)
-                    continue;
-                bool reported = false;
-                for (size_t i = 0; i < re->n_tasks && !reported; i++)
-                    reported = strcmp(re->tasks[i]->task_id->value, t->id) == 0 &&
-                               strcmp(re->tasks[i]->framework_id->value, fw->id) == 0;
-                if (reported)
-                    continue;
-                mesos__task_id__init(&tids[used_statuses]);
-                tids[used_statuses].value = t->id;
-                mesos__task_status__init(&statuses[used_statuses]);
-                statuses[used_statuses].task_id = &tids[used_statuses];
-                statuses[used_statuses].state = (Mesos__TaskState)t->state;
-                status_ptrs[used_statuses] = &statuses[used_statuses];
-                used_statuses++;
-            }
-            if (used_statuses == first)
-                continue;
-            mesos__internal__reconcile_tasks_message__init(&recs[rec_count]);
-            recs[rec_count].framework_id = fw->info->id;
-            recs[rec_count].framework = fw->info;
-            recs[rec_count].statuses = &status_ptrs[first];
-            recs[rec_count].n_statuses = used_statuses - first;
-            rec_ptrs[rec_count] = &recs[rec_count];
-            rec_count++;
-        }
-    }
-    /* Tasks the agent reports that the master does not know (launched before a failover). */
-    for (size_t i = 0; i < re->n_frameworks; i++)
-        master_framework_recover(m, re->frameworks[i]);
-    for (size_t i = 0; i < re->n_tasks; i++) {
-        const Mesos__Task *t = re->tasks[i];
-        master_framework_t *fw = master_framework_find(m, t->framework_id->value);
-        if (fw == NULL || master_state_terminal(t->state))
-            continue;
-        master_task_t *known = NULL;
-        HASH_FIND_STR(fw->tasks, t->task_id->value, known);
-        if (known == NULL)
-            master_task_add_reported(m, fw, agent, t);
-    }
-
-    Mesos__Internal__AgentReregisteredMessage reply =
-        MESOS__INTERNAL__AGENT_REREGISTERED_MESSAGE__INIT;
-    Mesos__Internal__MasterAgentConnection connection =
-        MESOS__INTERNAL__MASTER_AGENT_CONNECTION__INIT;
-    fill_connection(m, &connection);
-    reply.agent_id = agent->info->id;
-    reply.connection = &connection;
-    reply.reconciliations = rec_ptrs;
-    reply.n_reconciliations = rec_count;
-    actor_send(self, from, &reply.base);
-    free(recs);
-    free(rec_ptrs);
-    free(statuses);
-    free(status_ptrs);
-    free(tids);
-    LOG_INFO("Agent %s at %s reregistered", agent->id, agent->pid_key);
+    /* Tasks the master did not know on an agent it knows are rare (launched by a framework the
+     * master had dropped the task of); the allocator already counts the agent whole, so their
+     * usage is not added to it: a known gap. */
+    add_reported(self, m, agent, re, NULL, NULL);
+    send_reregistered(self, m, agent, re);
 }
 
 static void readmitted(actor_t *self, void *state, void *arg, bool applied)
@@ -503,7 +513,7 @@ static void readmitted(actor_t *self, void *state, void *arg, bool applied)
         resources_fini(&res[i]);
     free(used);
     free(res);
-    reregister_known(self, m, agent, &ctx->pid, ctx->re);
+    send_reregistered(self, m, agent, ctx->re);
     admit_ctx_free(ctx);
 }
 
@@ -575,7 +585,7 @@ void master_agent_remove(actor_t *self, master_t *m, master_agent_t *agent, int 
         int task_state = task->framework->partition_aware ? state : MESOS__TASK_STATE__TASK_LOST;
         master_task_transition(self, m, task, task_state, reason,
                                unreachable ? "Agent is unreachable" : "Agent was removed", true);
-        master_task_retire(m, task, unreachable);
+        master_task_retire(task, unreachable);
     }
     Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
     aid.value = agent->id;
@@ -589,7 +599,7 @@ void master_agent_remove(actor_t *self, master_t *m, master_agent_t *agent, int 
         master_send_event(self, fw, &ev);
     allocator_actor_remove_agent(&m->allocator, agent->id);
     if (unreachable)
-        mark_add(&m->unreachable, agent->id, now);
+        master_mark_add(&m->unreachable, agent->id, now);
     agent_forget(m, agent);
 }
 
@@ -620,7 +630,7 @@ static void removed(actor_t *self, void *state, void *arg, bool applied)
         } else if (applied && ctx->unreachable) {
             /* A recovered agent that never reregistered. */
             mark_remove(&m->recovered, ctx->id);
-            mark_add(&m->unreachable, ctx->id, master_now());
+            master_mark_add(&m->unreachable, ctx->id, master_now());
             m->counters.agents_unreachable++;
             LOG_INFO("Marked agent %s unreachable: it did not reregister after the master "
                      "restarted",
@@ -693,7 +703,7 @@ void master_agent_disconnected(actor_t *self, master_t *m, master_agent_t *agent
         master_task_transition(self, m, task, MESOS__TASK_STATE__TASK_LOST,
                                MESOS__TASK_STATUS__REASON__REASON_AGENT_DISCONNECTED,
                                "Agent disconnected", true);
-        master_task_retire(m, task, false);
+        master_task_retire(task, false);
     }
 }
 

@@ -39,9 +39,13 @@ void master_send_update(actor_t *self, master_framework_t *fw, const char *task_
     status.message = (char *)message;
     status.has_timestamp = true;
     status.timestamp = master_now();
+    master_send_status(self, fw, &status);
+}
 
+void master_send_status(actor_t *self, master_framework_t *fw, const Mesos__TaskStatus *status)
+{
     Mesos__Scheduler__Event__Update update = MESOS__SCHEDULER__EVENT__UPDATE__INIT;
-    update.status = &status;
+    update.status = (Mesos__TaskStatus *)status;
     Mesos__Scheduler__Event ev = MESOS__SCHEDULER__EVENT__INIT;
     ev.has_type = true;
     ev.type = MESOS__SCHEDULER__EVENT__TYPE__UPDATE;

@@ -288,7 +288,6 @@ static void handle_subscribe(actor_t *self, master_t *m, const actor_pid_t *from
     }
 
     master_framework_t *fw = master_framework_find(m, id);
-    bool added = false;
     if (fw == NULL) {
         char fresh[128];
         if (id == NULL) {
@@ -307,7 +306,6 @@ static void handle_subscribe(actor_t *self, master_t *m, const actor_pid_t *from
         allocator_actor_add_framework(&m->allocator, fw->id, roles, role_count,
                                       (const char *const *)sub->suppressed_roles,
                                       sub->n_suppressed_roles, NULL, 0);
-        added = true;
         LOG_INFO("Added framework %s (%s) from %s", fw->id, fw->info->name, from->id);
     } else {
         if (fw->connected && actor_pid_equal(&fw->pid, from)) {
@@ -336,7 +334,6 @@ static void handle_subscribe(actor_t *self, master_t *m, const actor_pid_t *from
     fw->active = true;
     actor_link(self, from);
     send_subscribed(self, m, fw);
-    (void)added;
 }
 
 /* ---- disconnection, failover timeout, removal ---- */
@@ -410,7 +407,7 @@ void master_framework_remove(actor_t *self, master_t *m, master_framework_t *fw)
         master_task_transition(self, m, task, MESOS__TASK_STATE__TASK_KILLED,
                                MESOS__TASK_STATUS__REASON__REASON_FRAMEWORK_REMOVED,
                                "Framework removed", false);
-        master_task_retire(m, task, false);
+        master_task_retire(task, false);
     }
     allocator_actor_remove_framework(&m->allocator, fw->id);
     master_framework_cancel_failover(fw);

@@ -117,16 +117,12 @@ static void on_state_summary(actor_t *self, void *state, actor_http_request_t *r
     json_t *frameworks = json_array();
     for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
         json_t *f = master_json_framework_summary(fw);
-        json_t *ids = json_array();
-        for (master_agent_t *a = m->agents; a != NULL; a = a->hh.next) {
-            for (master_task_t *t = a->tasks; t != NULL; t = t->agent_next) {
-                if (t->framework == fw) {
-                    json_array_append_new(ids, json_string(a->id));
-                    break;
-                }
-            }
+        json_t *agents = json_object(); /* a set: agent id -> true */
+        for (master_task_t *t = fw->tasks; t != NULL; t = t->hh.next) {
+            if (t->agent != NULL)
+                json_object_set_new(agents, t->agent->id, json_true());
         }
-        json_object_set_new(f, "slave_ids", ids);
+        json_object_set_new(f, "slave_ids", master_json_keys(agents));
         json_array_append_new(frameworks, f);
     }
     actor_http_respond_json(req, 200,

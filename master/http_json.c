@@ -68,6 +68,16 @@ json_t *master_json_attributes(Mesos__Attribute *const *attrs, size_t count)
     return obj;
 }
 
+json_t *master_json_keys(json_t *set)
+{
+    json_t *keys = json_array();
+    const char *key;
+    json_t *value;
+    json_object_foreach(set, key, value) json_array_append_new(keys, json_string(key));
+    json_decref(set);
+    return keys;
+}
+
 /* ---- tasks ---- */
 
 static void add_extra(json_t *j, const master_task_t *task)
@@ -272,15 +282,10 @@ json_t *master_json_agent(const master_agent_t *agent, bool summary)
         json_object_set_new(j, "reregistered_time", json_real(agent->reregistered_time));
     if (summary) {
         count_states(j, NULL, agent);
-        json_t *ids = json_array();
-        for (const master_task_t *t = agent->tasks; t != NULL; t = t->agent_next) {
-            bool seen = false;
-            for (size_t i = 0; i < json_array_size(ids) && !seen; i++)
-                seen = strcmp(json_string_value(json_array_get(ids, i)), t->framework->id) == 0;
-            if (!seen)
-                json_array_append_new(ids, json_string(t->framework->id));
-        }
-        json_object_set_new(j, "framework_ids", ids);
+        json_t *frameworks = json_object(); /* a set: framework id -> true */
+        for (const master_task_t *t = agent->tasks; t != NULL; t = t->agent_next)
+            json_object_set_new(frameworks, t->framework->id, json_true());
+        json_object_set_new(j, "framework_ids", master_json_keys(frameworks));
     }
     return j;
 }

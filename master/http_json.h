@@ -9,6 +9,8 @@
 
 #include "master/master_int.h"
 
+/* The keys of the object `set` as an array; consumes set. */
+json_t *master_json_keys(json_t *set);
 json_t *master_json_attributes(Mesos__Attribute *const *attrs, size_t count);
 json_t *master_json_task(const master_task_t *task);
 json_t *master_json_offer(const master_offer_t *offer);

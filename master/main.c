@@ -20,7 +20,7 @@ typedef struct options {
     int64_t agent_ping_timeout, allocation_interval, agent_reregister_timeout;
 } options_t;
 
-static int check(const options_t *o, flags_flag_t *table)
+static int check(const options_t *o)
 {
     if (o->port > 65535 || o->actor_port > 65535) {
         fprintf(stderr, "Ports must be at most 65535\n");
@@ -45,7 +45,6 @@ static int check(const options_t *o, flags_flag_t *table)
         fprintf(stderr, "--allocation_interval must be positive\n");
         return 1;
     }
-    (void)table;
     return 0;
 }
 
@@ -100,7 +99,7 @@ int main(int argc, char **argv)
     }
     if (!flags_is_set(table, "actor_port"))
         o.actor_port = o.port + 10000;
-    if (check(&o, table) != 0) {
+    if (check(&o) != 0) {
         flags_free(table);
         return 1;
     }

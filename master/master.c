@@ -97,26 +97,10 @@ static void recover_weights(master_t *m, const Mesos__Internal__Registry__Regist
     }
 }
 
-static master_agent_mark_t *mark_new(const char *id, double time)
+static void recover_mark(master_agent_mark_t **table, const Mesos__AgentID *id,
+                         const Mesos__TimeInfo *time)
 {
-    master_agent_mark_t *mark = calloc(1, sizeof(*mark));
-    if (mark == NULL || (mark->id = strdup(id)) == NULL) {
-        free(mark);
-        return NULL;
-    }
-    mark->time = time;
-    return mark;
-}
-
-static void recover_marks(master_agent_mark_t **table, Mesos__TimeInfo *const *times,
-                          Mesos__AgentID *const *ids, size_t count)
-{
-    for (size_t i = 0; i < count; i++) {
-        master_agent_mark_t *mark =
-            mark_new(ids[i]->value, times[i] != NULL ? (double)times[i]->nanoseconds / 1e9 : 0);
-        if (mark != NULL)
-            HASH_ADD_KEYPTR(hh, *table, mark->id, strlen(mark->id), mark);
-    }
+    master_mark_add(table, id->value, (double)time->nanoseconds / 1e9);
 }
 
 /* Rebuilds what the registry knows: agents to wait for, unreachable and gone agents, weights. */
@@ -129,23 +113,22 @@ static void recover_registry(master_t *m, const Mesos__Internal__Registry__Regis
             Mesos__AgentInfo *info = reg->agents->agents[i]->info;
             if (info == NULL || info->id == NULL)
                 continue;
-            master_agent_mark_t *mark = mark_new(info->id->value, master_now());
-            if (mark == NULL)
-                continue;
-            mark->info = PB_COPY(Mesos__AgentInfo, info);
-            HASH_ADD_KEYPTR(hh, m->recovered, mark->id, strlen(mark->id), mark);
+            master_agent_mark_t *mark =
+                master_mark_add(&m->recovered, info->id->value, master_now());
+            if (mark != NULL)
+                mark->info = PB_COPY(Mesos__AgentInfo, info);
         }
     }
     if (reg->unreachable != NULL) {
         for (size_t i = 0; i < reg->unreachable->n_agents; i++) {
             Mesos__Internal__Registry__Registry__UnreachableAgent *u = reg->unreachable->agents[i];
-            recover_marks(&m->unreachable, &u->timestamp, &u->id, 1);
+            recover_mark(&m->unreachable, u->id, u->timestamp);
         }
     }
     if (reg->gone != NULL) {
         for (size_t i = 0; i < reg->gone->n_agents; i++) {
             Mesos__Internal__Registry__Registry__GoneAgent *g = reg->gone->agents[i];
-            recover_marks(&m->gone, &g->timestamp, &g->id, 1);
+            recover_mark(&m->gone, g->id, g->timestamp);
         }
     }
     recover_weights(m, reg);
@@ -161,7 +144,8 @@ static void master_init(actor_t *self, void *state, void *arg)
     m->allocator = start->allocator;
     m->registrar = start->registrar;
     m->self = *actor_self(self);
-    m->flags = start->opts.flags != NULL ? json_incref(start->opts.flags) : json_object();
+    /* master_start took the reference, so that its caller may drop its own at once. */
+    m->flags = start->opts.flags != NULL ? start->opts.flags : json_object();
     m->opts.flags = NULL;
     m->start_time = m->elected_time = master_now();
     recover_registry(m, start->previous);
@@ -333,6 +317,7 @@ actor_err_t master_start(const master_options_t *opts, master_pids_t *pids)
     if (start == NULL)
         return ACTOR_ENOMEM;
     start->opts = *opts;
+    json_incref(start->opts.flags); /* NULL is allowed */
     start->id = uuid_text();
     start->info = start->id != NULL ? make_info(opts, start->id, &self) : NULL;
     if (start->info == NULL) {
@@ -369,6 +354,7 @@ actor_err_t master_start(const master_options_t *opts, master_pids_t *pids)
     return ACTOR_OK;
 
 fail:
+    json_decref(start->opts.flags);
     if (start->previous != NULL)
         mesos__internal__registry__registry__free_unpacked(start->previous, NULL);
     if (start->info != NULL)

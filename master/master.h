@@ -39,7 +39,7 @@ typedef struct master_options {
     uint32_t max_completed_tasks_per_framework;   /* (1000) */
     uint32_t max_unreachable_tasks_per_framework; /* (1000) */
     double heartbeat_interval_seconds;            /* scheduler heartbeats (15) */
-    json_t *flags; /* /flags answer (borrowed reference taken); may be NULL */
+    json_t *flags; /* /flags answer: master_start takes a reference of its own; may be NULL */
     /* Called (from the registrar) when the registry cannot be written; NULL = exit(1). Tests. */
     void (*registry_failed)(int err, const char *message);
 } master_options_t;

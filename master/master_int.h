@@ -154,11 +154,10 @@ typedef struct master_counters {
     uint64_t tasks_by_state[16]; /* terminal transitions seen, by Mesos__TaskState */
     uint64_t valid_status_updates, invalid_status_updates;
     uint64_t valid_framework_calls, invalid_framework_calls;
-    uint64_t offers_sent, offers_declined, offers_accepted, offers_rescinded;
+    uint64_t offers_declined, offers_rescinded;
     uint64_t agent_registrations, agent_reregistrations, agent_removals;
     uint64_t agents_unreachable, agents_reachable;
     uint64_t frameworks_removed;
-    uint64_t dropped_messages;
 } master_counters_t;
 
 typedef struct master {
@@ -187,7 +186,6 @@ typedef struct master {
     actor_timer_id_t ping_timer, heartbeat_timer, recovery_timer, metrics_timer;
     master_counters_t counters;
     json_t *flags;
-    struct master_subscribers *subscribers; /* /api/v1 SUBSCRIBE streams */
 } master_t;
 
 /* ---- time ---- */
@@ -238,6 +236,8 @@ void master_agents_start_pings(actor_t *self, master_t *m);
 void master_agents_recover(actor_t *self, master_t *m);
 void master_agent_free(master_agent_t *agent);
 void master_marks_free(master_agent_mark_t **marks);
+/* Records id at time in table (replacing an earlier mark of it); NULL when out of memory. */
+master_agent_mark_t *master_mark_add(master_agent_mark_t **table, const char *id, double time);
 
 /* ---- offers.c ---- */
 
@@ -263,10 +263,10 @@ void master_handle_kill(actor_t *self, master_t *m, master_framework_t *fw,
 void master_handle_reconcile(actor_t *self, master_t *m, master_framework_t *fw,
                              const Mesos__Scheduler__Call__Reconcile *reconcile);
 /* A new task in TASK_STAGING on agent for fw (from a LAUNCH or an agent's report). */
-master_task_t *master_task_add(master_t *m, master_framework_t *fw, master_agent_t *agent,
+master_task_t *master_task_add(master_framework_t *fw, master_agent_t *agent,
                                const Mesos__TaskInfo *info, int state);
 /* A task reported by a reregistering agent. */
-master_task_t *master_task_add_reported(master_t *m, master_framework_t *fw, master_agent_t *agent,
+master_task_t *master_task_add_reported(master_framework_t *fw, master_agent_t *agent,
                                         const Mesos__Task *task);
 /* Records a status (the task's state changes to status->state); frees resources on a terminal
  * state. */
@@ -278,7 +278,7 @@ void master_task_transition(actor_t *self, master_t *m, master_task_t *task, int
                             const char *message, bool tell);
 /* Takes the task off its agent and out of the active table: into the completed ring (terminal)
  * or the unreachable ring. */
-void master_task_retire(master_t *m, master_task_t *task, bool unreachable);
+void master_task_retire(master_task_t *task, bool unreachable);
 void master_task_free(master_task_t *task);
 void master_ring_push(master_task_ring_t *ring, master_task_t *task);
 void master_ring_clear(master_task_ring_t *ring);
@@ -291,6 +291,8 @@ void master_send_event(actor_t *self, master_framework_t *fw, const Mesos__Sched
 /* Sends the framework a status update the master made itself (not acknowledged). */
 void master_send_update(actor_t *self, master_framework_t *fw, const char *task_id,
                         const char *agent_id, int state, int reason, const char *message);
+/* Sends the framework an UPDATE event carrying status. */
+void master_send_status(actor_t *self, master_framework_t *fw, const Mesos__TaskStatus *status);
 void master_send_error(actor_t *self, const actor_pid_t *to, const char *message);
 
 /* ---- http.c ---- */

@@ -56,10 +56,9 @@ void master_offer_rescind(actor_t *self, master_t *m, master_offer_t *offer, boo
 
 /* Fills an Offer message for offer (the caller frees the resources with
  * resources_proto_free). */
-static void offer_message(master_t *m, const master_offer_t *offer, Mesos__Offer *msg,
-                          Mesos__OfferID *oid, Mesos__Resource__AllocationInfo *alloc)
+static void offer_message(const master_offer_t *offer, Mesos__Offer *msg, Mesos__OfferID *oid,
+                          Mesos__Resource__AllocationInfo *alloc)
 {
-    (void)m;
     mesos__offer__init(msg);
     mesos__offer_id__init(oid);
     mesos__resource__allocation_info__init(alloc);
@@ -87,9 +86,8 @@ static void offer_messages_free(Mesos__Offer *msgs, size_t count)
     }
 }
 
-/* Sends one OFFERS event with offers [first, first + count) of list. */
-static void send_offers(actor_t *self, master_t *m, master_framework_t *fw, master_offer_t **list,
-                        size_t count)
+/* Sends one OFFERS event with the count offers of list. */
+static void send_offers(actor_t *self, master_framework_t *fw, master_offer_t **list, size_t count)
 {
     if (count == 0)
         return;
@@ -99,7 +97,7 @@ static void send_offers(actor_t *self, master_t *m, master_framework_t *fw, mast
     Mesos__Resource__AllocationInfo *allocs = calloc(count, sizeof(*allocs));
     if (msgs != NULL && ptrs != NULL && oids != NULL && allocs != NULL) {
         for (size_t i = 0; i < count; i++) {
-            offer_message(m, list[i], &msgs[i], &oids[i], &allocs[i]);
+            offer_message(list[i], &msgs[i], &oids[i], &allocs[i]);
             ptrs[i] = &msgs[i];
         }
         Mesos__Scheduler__Event__Offers offers = MESOS__SCHEDULER__EVENT__OFFERS__INIT;
@@ -110,7 +108,6 @@ static void send_offers(actor_t *self, master_t *m, master_framework_t *fw, mast
         ev.type = MESOS__SCHEDULER__EVENT__TYPE__OFFERS;
         ev.offers = &offers;
         master_send_event(self, fw, &ev);
-        m->counters.offers_sent += count;
         offer_messages_free(msgs, count);
     }
     free(msgs);
@@ -161,7 +158,7 @@ void master_offer_grants(actor_t *self, void *state, allocator_grants_t *grants)
         master_agent_t *agent = master_agent_find(m, g->agent_id);
         if (fw != batch_fw) {
             if (batch_fw != NULL && batch != NULL)
-                send_offers(self, m, batch_fw, batch, batch_count);
+                send_offers(self, batch_fw, batch, batch_count);
             batch_fw = fw;
             batch_count = 0;
         }
@@ -177,7 +174,7 @@ void master_offer_grants(actor_t *self, void *state, allocator_grants_t *grants)
         batch[batch_count++] = offer;
     }
     if (batch_fw != NULL && batch != NULL)
-        send_offers(self, m, batch_fw, batch, batch_count);
+        send_offers(self, batch_fw, batch, batch_count);
     free(batch);
     allocator_grants_free(grants);
     free(grants);
@@ -301,7 +298,7 @@ static void send_run_task(actor_t *self, master_framework_t *fw, master_agent_t 
     actor_send(self, &agent->pid, &run.base);
 }
 
-static void launch(actor_t *self, master_t *m, master_framework_t *fw, master_agent_t *agent,
+static void launch(actor_t *self, master_framework_t *fw, master_agent_t *agent,
                    const Mesos__Offer__Operation__Launch *op, resources_t *available)
 {
     for (size_t i = 0; i < op->n_task_infos; i++) {
@@ -321,7 +318,7 @@ static void launch(actor_t *self, master_t *m, master_framework_t *fw, master_ag
         }
         resources_subtract(available, &res);
         resources_fini(&res);
-        if (master_task_add(m, fw, agent, task, MESOS__TASK_STATE__TASK_STAGING) == NULL) {
+        if (master_task_add(fw, agent, task, MESOS__TASK_STATE__TASK_STAGING) == NULL) {
             master_send_update(self, fw, task->task_id->value, agent->id,
                                MESOS__TASK_STATE__TASK_ERROR,
                                MESOS__TASK_STATUS__REASON__REASON_TASK_INVALID, "Out of memory");
@@ -390,7 +387,6 @@ void master_handle_accept(actor_t *self, master_t *m, master_framework_t *fw,
             allocator_actor_recover(&m->allocator, fw->id, offer->agent->id, &offer->resources, 0);
         } else {
             resources_add(&available, &offer->resources);
-            m->counters.offers_accepted++;
         }
         offer_forget(m, offer);
     }
@@ -404,7 +400,7 @@ void master_handle_accept(actor_t *self, master_t *m, master_framework_t *fw,
     for (size_t i = 0; i < accept->n_operations; i++) {
         const Mesos__Offer__Operation *op = accept->operations[i];
         if (op->type == MESOS__OFFER__OPERATION__TYPE__LAUNCH && op->launch != NULL) {
-            launch(self, m, fw, agent, op->launch, &available);
+            launch(self, fw, agent, op->launch, &available);
         } else if (op->type == MESOS__OFFER__OPERATION__TYPE__LAUNCH_GROUP &&
                    op->launch_group != NULL && op->launch_group->task_group != NULL) {
             for (size_t j = 0; j < op->launch_group->task_group->n_tasks; j++)

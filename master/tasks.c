@@ -126,11 +126,10 @@ static void keep_extra(master_task_t *task, Mesos__Labels *labels, Mesos__Discov
     }
 }
 
-static master_task_t *task_new(master_t *m, master_framework_t *fw, master_agent_t *agent,
-                               const char *id, const char *name, const char *executor_id,
+static master_task_t *task_new(master_framework_t *fw, master_agent_t *agent, const char *id,
+                               const char *name, const char *executor_id,
                                Mesos__Resource *const *res, size_t res_count, int state)
 {
-    (void)m;
     master_task_t *task = calloc(1, sizeof(*task));
     if (task == NULL)
         return NULL;
@@ -159,11 +158,11 @@ static master_task_t *task_new(master_t *m, master_framework_t *fw, master_agent
     return task;
 }
 
-master_task_t *master_task_add(master_t *m, master_framework_t *fw, master_agent_t *agent,
+master_task_t *master_task_add(master_framework_t *fw, master_agent_t *agent,
                                const Mesos__TaskInfo *info, int state)
 {
     master_task_t *task =
-        task_new(m, fw, agent, info->task_id->value, info->name,
+        task_new(fw, agent, info->task_id->value, info->name,
                  info->executor != NULL ? info->executor->executor_id->value : NULL,
                  info->resources, info->n_resources, state);
     if (task != NULL)
@@ -172,10 +171,10 @@ master_task_t *master_task_add(master_t *m, master_framework_t *fw, master_agent
     return task;
 }
 
-master_task_t *master_task_add_reported(master_t *m, master_framework_t *fw, master_agent_t *agent,
+master_task_t *master_task_add_reported(master_framework_t *fw, master_agent_t *agent,
                                         const Mesos__Task *t)
 {
-    master_task_t *task = task_new(m, fw, agent, t->task_id->value, t->name,
+    master_task_t *task = task_new(fw, agent, t->task_id->value, t->name,
                                    t->executor_id != NULL ? t->executor_id->value : NULL,
                                    t->resources, t->n_resources, t->state);
     if (task == NULL)
@@ -240,12 +239,11 @@ void master_task_transition(actor_t *self, master_t *m, master_task_t *task, int
     }
     master_task_update(self, m, task, &status);
     if (tell)
-        master_send_update(self, task->framework, task->id, task->agent_id, state, reason, message);
+        master_send_status(self, task->framework, &status);
 }
 
-void master_task_retire(master_t *m, master_task_t *task, bool unreachable)
+void master_task_retire(master_task_t *task, bool unreachable)
 {
-    (void)m;
     master_framework_t *fw = task->framework;
     HASH_DEL(fw->tasks, task);
     if (task->agent != NULL) {
@@ -261,17 +259,6 @@ void master_task_retire(master_t *m, master_task_t *task, bool unreachable)
 }
 
 /* ---- status updates ---- */
-
-static void forward_update(actor_t *self, master_framework_t *fw, const Mesos__TaskStatus *status)
-{
-    Mesos__Scheduler__Event__Update update = MESOS__SCHEDULER__EVENT__UPDATE__INIT;
-    update.status = (Mesos__TaskStatus *)status;
-    Mesos__Scheduler__Event ev = MESOS__SCHEDULER__EVENT__INIT;
-    ev.has_type = true;
-    ev.type = MESOS__SCHEDULER__EVENT__TYPE__UPDATE;
-    ev.update = &update;
-    master_send_event(self, fw, &ev);
-}
 
 void master_handle_status_update(actor_t *self, void *state, const actor_pid_t *from,
                                  const ProtobufCMessage *msg)
@@ -315,7 +302,7 @@ void master_handle_status_update(actor_t *self, void *state, const actor_pid_t *
             task->status_update_uuid_len = status.uuid.len;
         }
     }
-    forward_update(self, fw, &status);
+    master_send_status(self, fw, &status);
 }
 
 void master_handle_exited_executor(actor_t *self, void *state, const actor_pid_t *from,
@@ -362,7 +349,7 @@ void master_handle_acknowledge(actor_t *self, master_t *m, master_framework_t *f
     if (task != NULL && master_state_terminal(task->status_update_state) &&
         task->status_update_uuid_len == ack->uuid.len &&
         memcmp(task->status_update_uuid, ack->uuid.data, ack->uuid.len) == 0)
-        master_task_retire(m, task, false);
+        master_task_retire(task, false);
 }
 
 /* ---- KILL ---- */

@@ -44,8 +44,13 @@ void cluster_master_options(master_options_t *opts, const char *work_dir)
 
 master_pids_t cluster_master_start(const master_options_t *opts)
 {
+    /* As mesos-master does, hand over the /flags object and drop our reference at once: the
+     * master must keep its own. */
+    master_options_t with_flags = *opts;
+    with_flags.flags = json_pack("{s:s}", "registry", opts->registry);
     master_pids_t pids;
-    assert_int_equal(master_start(opts, &pids), ACTOR_OK);
+    assert_int_equal(master_start(&with_flags, &pids), ACTOR_OK);
+    json_decref(with_flags.flags);
     actor_settle();
     return pids;
 }
@@ -361,6 +366,41 @@ void agent_register(fake_t *agent, const master_pids_t *master, const char *reso
     fake_send(agent, &master->master, &reg.base);
     resources_proto_free(info.resources, info.n_resources);
     resources_fini(&res);
+}
+
+void agent_reregister(fake_t *agent, const master_pids_t *master, const char *framework_id,
+                      const char *task_id)
+{
+    Mesos__Internal__ReregisterAgentMessage re = MESOS__INTERNAL__REREGISTER_AGENT_MESSAGE__INIT;
+    Mesos__AgentInfo info = MESOS__AGENT_INFO__INIT;
+    Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
+    aid.value = agent->agent_id;
+    info.hostname = "agent.test";
+    info.id = &aid;
+    re.agent = &info;
+    Mesos__FrameworkInfo fw = MESOS__FRAMEWORK_INFO__INIT;
+    Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
+    fid.value = (char *)framework_id;
+    fw.user = "tester";
+    fw.name = "test-framework";
+    fw.id = &fid;
+    Mesos__FrameworkInfo *fws[] = {&fw};
+    Mesos__Task task = MESOS__TASK__INIT;
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    Mesos__Task *tasks[] = {&task};
+    if (task_id != NULL) {
+        tid.value = (char *)task_id;
+        task.name = (char *)task_id;
+        task.task_id = &tid;
+        task.framework_id = &fid;
+        task.agent_id = &aid;
+        task.state = MESOS__TASK_STATE__TASK_RUNNING;
+        re.frameworks = fws;
+        re.n_frameworks = 1;
+        re.tasks = tasks;
+        re.n_tasks = 1;
+    }
+    fake_send(agent, &master->master, &re.base);
 }
 
 void agent_update(fake_t *agent, const master_pids_t *master, const char *framework_id,

@@ -80,6 +80,10 @@ void sched_acknowledge(fake_t *sched, const master_pids_t *master, const Mesos__
 
 /* Registers an agent with resources text and settles; stores its id. */
 void agent_register(fake_t *agent, const master_pids_t *master, const char *resources);
+/* Reregisters the agent (its id set) reporting one RUNNING task of framework_id, or none when
+ * task_id is NULL, and settles. */
+void agent_reregister(fake_t *agent, const master_pids_t *master, const char *framework_id,
+                      const char *task_id);
 /* Sends a status update of task (uuid made from the state) and settles. */
 void agent_update(fake_t *agent, const master_pids_t *master, const char *framework_id,
                   const char *task_id, Mesos__TaskState state);

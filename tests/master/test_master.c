@@ -222,28 +222,8 @@ static void test_agent_unreachable_and_back(void **state)
     assert_true(sched_events(c->sched, EV(FAILURE)) >= 1);
 
     /* It comes back, reporting the task: the framework hears the task is running again. */
-    Mesos__Internal__ReregisterAgentMessage re = MESOS__INTERNAL__REREGISTER_AGENT_MESSAGE__INIT;
-    Mesos__AgentInfo info = MESOS__AGENT_INFO__INIT;
-    Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
-    aid.value = c->agent->agent_id;
-    info.hostname = "agent.test";
-    info.id = &aid;
-    Mesos__Task task = MESOS__TASK__INIT;
-    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
-    Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
-    tid.value = "t1";
-    fid.value = c->sched->framework_id;
-    task.name = "t1";
-    task.task_id = &tid;
-    task.framework_id = &fid;
-    task.agent_id = &aid;
-    task.state = MESOS__TASK_STATE__TASK_RUNNING;
-    Mesos__Task *tasks[] = {&task};
-    re.agent = &info;
-    re.tasks = tasks;
-    re.n_tasks = 1;
     c->agent->mute_pings = false;
-    fake_send(c->agent, &c->master.master, &re.base);
+    agent_reregister(c->agent, &c->master, c->sched->framework_id, "t1");
     assert_int_equal(fake_count(c->agent, "mesos.internal.AgentReregisteredMessage"), 1);
     ev = sched_last(c->sched, EV(UPDATE));
     assert_int_equal(ev->update->status->state, MESOS__TASK_STATE__TASK_RUNNING);
@@ -346,14 +326,7 @@ static void test_lost_run_task_reconciled_by_agent(void **state)
     assert_int_equal(fake_count(c->agent, "mesos.internal.RunTaskMessage"), 0);
 
     /* The agent reregisters without the task: the master asks it about t1. */
-    Mesos__Internal__ReregisterAgentMessage re = MESOS__INTERNAL__REREGISTER_AGENT_MESSAGE__INIT;
-    Mesos__AgentInfo info = MESOS__AGENT_INFO__INIT;
-    Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
-    aid.value = c->agent->agent_id;
-    info.hostname = "agent.test";
-    info.id = &aid;
-    re.agent = &info;
-    fake_send(c->agent, &c->master.master, &re.base);
+    agent_reregister(c->agent, &c->master, c->sched->framework_id, NULL);
     Mesos__Internal__AgentReregisteredMessage *reply =
         (Mesos__Internal__AgentReregisteredMessage *)fake_get(
             c->agent, &mesos__internal__agent_reregistered_message__descriptor, -1);
@@ -406,6 +379,13 @@ static void test_state_endpoint(void **state)
     body = cluster_http(port, "POST", "/teardown", "frameworkId=nope", &status);
     assert_int_equal(status, 400);
     assert_string_equal(body, "No framework found with specified ID");
+    free(body);
+    body = cluster_http(port, "GET", "/flags", NULL, &status);
+    assert_int_equal(status, 200);
+    j = json_loads(body, 0, &err);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "flags"), "registry")),
+                        "in_memory");
+    json_decref(j);
     free(body);
     body = cluster_http(port, "GET", "/health", NULL, &status);
     assert_int_equal(status, 200);

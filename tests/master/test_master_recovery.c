@@ -25,39 +25,6 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-static void reregister(fake_t *agent, const master_pids_t *master, const char *framework_id,
-                       const char *task_id)
-{
-    Mesos__Internal__ReregisterAgentMessage re = MESOS__INTERNAL__REREGISTER_AGENT_MESSAGE__INIT;
-    Mesos__AgentInfo info = MESOS__AGENT_INFO__INIT;
-    Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
-    aid.value = agent->agent_id;
-    info.hostname = "agent.test";
-    info.id = &aid;
-    Mesos__FrameworkInfo fw = MESOS__FRAMEWORK_INFO__INIT;
-    Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
-    fid.value = (char *)framework_id;
-    fw.user = "tester";
-    fw.name = "test-framework";
-    fw.id = &fid;
-    Mesos__FrameworkInfo *fws[] = {&fw};
-    Mesos__Task task = MESOS__TASK__INIT;
-    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
-    tid.value = (char *)task_id;
-    task.name = (char *)task_id;
-    task.task_id = &tid;
-    task.framework_id = &fid;
-    task.agent_id = &aid;
-    task.state = MESOS__TASK_STATE__TASK_RUNNING;
-    Mesos__Task *tasks[] = {&task};
-    re.agent = &info;
-    re.frameworks = fws;
-    re.n_frameworks = 1;
-    re.tasks = tasks;
-    re.n_tasks = 1;
-    fake_send(agent, &master->master, &re.base);
-}
-
 static void test_restart_from_registry(void **state)
 {
     (void)state;
@@ -97,7 +64,7 @@ static void test_restart_from_registry(void **state)
     json_decref(j);
 
     /* a1 reregisters with its task; the framework resubscribes and reconciles it. */
-    reregister(a1, &master, sched->framework_id, "t1");
+    agent_reregister(a1, &master, sched->framework_id, "t1");
     assert_int_equal(fake_count(a1, "mesos.internal.AgentReregisteredMessage"), 1);
     char id[128];
     snprintf(id, sizeof(id), "%s", sched->framework_id);
