@@ -61,7 +61,7 @@ static const struct {
      "Times a sender was parked until an overloaded receiver drained (backpressure)"},
 };
 
-static void on_snapshot(actor_t *self, void *state, actor_http_request_t *req)
+void metrics_http_snapshot(actor_t *self, void *state, actor_http_request_t *req)
 {
     (void)self, (void)state;
     json_t *snapshot = NULL;
@@ -72,7 +72,7 @@ static void on_snapshot(actor_t *self, void *state, actor_http_request_t *req)
     actor_http_respond_json(req, 200, snapshot);
 }
 
-static void on_prometheus(actor_t *self, void *state, actor_http_request_t *req)
+void metrics_http_prometheus(actor_t *self, void *state, actor_http_request_t *req)
 {
     (void)self, (void)state;
     char *text = NULL;
@@ -86,8 +86,8 @@ static void on_prometheus(actor_t *self, void *state, actor_http_request_t *req)
 }
 
 static const actor_http_route_t routes[] = {
-    {"/snapshot", "GET", on_snapshot},
-    {"/", "GET", on_prometheus},
+    {"/snapshot", "GET", metrics_http_snapshot},
+    {"/", "GET", metrics_http_prometheus},
 };
 
 static void metrics_init(actor_t *self, void *state, void *arg)

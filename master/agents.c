@@ -266,6 +266,7 @@ static void admitted(actor_t *self, void *state, void *arg, bool applied)
     m->counters.agent_registrations++;
     actor_link(self, &agent->pid);
     allocator_actor_add_agent(&m->allocator, agent->id, &agent->total, NULL, 0);
+    master_event_agent_added(m, agent);
     send_registered(self, m, agent);
     LOG_INFO("Registered agent %s at %s (%s)", agent->id, agent->pid_key, agent->info->hostname);
     admit_ctx_free(ctx);
@@ -278,6 +279,7 @@ void master_handle_register_agent(actor_t *self, void *state, const actor_pid_t 
     const Mesos__Internal__RegisterAgentMessage *reg =
         (const Mesos__Internal__RegisterAgentMessage *)msg;
     const char *why;
+    m->counters.messages_register++;
     if (!agent_info_valid(reg->agent, &why)) {
         LOG_WARNING("Refusing the registration of the agent at %s: %s", from->id, why);
         send_shutdown(self, from, why);
@@ -320,70 +322,89 @@ void master_handle_register_agent(actor_t *self, void *state, const actor_pid_t 
 
 /* ---- reregistration ---- */
 
+/* Forgets task `id` among fw's unreachable tasks; whether it was there. */
+static bool unreachable_take(master_framework_t *fw, const char *id)
+{
+    for (master_task_t *u = fw->unreachable_tasks.head; u != NULL; u = u->ring_next) {
+        if (strcmp(u->id, id) == 0) {
+            DL_DELETE2(fw->unreachable_tasks.head, u, ring_prev, ring_next);
+            fw->unreachable_tasks.count--;
+            master_task_free(u);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Adds task's resources to its framework's entry of used (res holds the resources; *count
+ * entries so far, room for one more). */
+static void usage_add(allocator_used_t *used, resources_t *res, size_t *count,
+                      const master_task_t *task)
+{
+    const master_framework_t *fw = task->framework;
+    size_t j = 0;
+    while (j < *count && strcmp(used[j].framework_id, fw->id) != 0)
+        j++;
+    if (j == *count) {
+        resources_init(&res[j]);
+        used[j].framework_id = fw->id;
+        used[j].agent_id = task->agent->id;
+        used[j].role = fw->roles[0];
+        used[j].resources = &res[j];
+        (*count)++;
+    }
+    resources_add(&res[j], &task->resources.r);
+}
+
 /* Adds what a reregistering agent reports that the master does not know yet: its frameworks and
  * its non-terminal tasks (a task that waited among the unreachable comes back, and its framework
- * hears so). With used_out, returns the added tasks' usage per framework for the allocator
- * (*res_out holds the resources: the caller finis and frees both arrays). */
+ * hears so). Returns the number of frameworks with added tasks, and in *used_out and *res_out
+ * their usage for the allocator, which the caller frees with used_free. */
 static size_t add_reported(actor_t *self, master_t *m, master_agent_t *agent,
                            const Mesos__Internal__ReregisterAgentMessage *re,
                            allocator_used_t **used_out, resources_t **res_out)
 {
     for (size_t i = 0; i < re->n_frameworks; i++)
         master_framework_recover(m, re->frameworks[i]);
-    allocator_used_t *used = used_out != NULL ? calloc(re->n_tasks + 1, sizeof(*used)) : NULL;
-    resources_t *res = used_out != NULL ? calloc(re->n_tasks + 1, sizeof(*res)) : NULL;
+    allocator_used_t *used = calloc(re->n_tasks + 1, sizeof(*used));
+    resources_t *res = calloc(re->n_tasks + 1, sizeof(*res));
     size_t count = 0;
     for (size_t i = 0; i < re->n_tasks; i++) {
         const Mesos__Task *t = re->tasks[i];
+        master_framework_t *fw = master_framework_find(m, t->framework_id->value);
+        master_task_t *task = NULL;
         if (master_state_terminal(t->state))
             continue;
-        master_framework_t *fw = master_framework_find(m, t->framework_id->value);
         if (fw == NULL) {
             LOG_WARNING("Agent %s reports task %s of unknown framework %s; ignoring it", agent->id,
                         t->task_id->value, t->framework_id->value);
             continue;
         }
-        master_task_t *known = NULL;
-        HASH_FIND_STR(fw->tasks, t->task_id->value, known);
-        if (known != NULL)
+        HASH_FIND_STR(fw->tasks, t->task_id->value, task);
+        if (task != NULL)
             continue;
-        bool was_unreachable = false;
-        for (master_task_t *u = fw->unreachable_tasks.head; u != NULL; u = u->ring_next) {
-            if (strcmp(u->id, t->task_id->value) == 0) {
-                DL_DELETE2(fw->unreachable_tasks.head, u, ring_prev, ring_next);
-                fw->unreachable_tasks.count--;
-                master_task_free(u);
-                was_unreachable = true;
-                break;
-            }
-        }
-        master_task_t *task = master_task_add_reported(fw, agent, t);
-        if (task == NULL)
+        bool was_unreachable = unreachable_take(fw, t->task_id->value);
+        if ((task = master_task_add_reported(fw, agent, t)) == NULL)
             continue;
+        master_event_task_added(m, task);
         if (was_unreachable)
             master_send_update(self, fw, task->id, agent->id, task->state,
                                MESOS__TASK_STATUS__REASON__REASON_AGENT_REREGISTERED,
                                "Agent reregistered");
-        if (used != NULL && res != NULL) {
-            size_t j = 0;
-            while (j < count && strcmp(used[j].framework_id, fw->id) != 0)
-                j++;
-            if (j == count) {
-                resources_init(&res[count]);
-                used[count].framework_id = fw->id;
-                used[count].agent_id = agent->id;
-                used[count].role = fw->roles[0];
-                used[count].resources = &res[count];
-                count++;
-            }
-            resources_add(&res[j], &task->resources);
-        }
+        if (used != NULL && res != NULL)
+            usage_add(used, res, &count, task);
     }
-    if (used_out != NULL) {
-        *used_out = used;
-        *res_out = res;
-    }
+    *used_out = used;
+    *res_out = res;
     return count;
+}
+
+static void used_free(allocator_used_t *used, resources_t *res, size_t count)
+{
+    for (size_t i = 0; res != NULL && i < count; i++)
+        resources_fini(&res[i]);
+    free(used);
+    free(res);
 }
 
 static bool reported(const Mesos__Internal__ReregisterAgentMessage *re, const master_task_t *t)
@@ -419,7 +440,7 @@ static void send_reregistered(actor_t *self, master_t *m, master_agent_t *agent,
                 if (t->framework != fw || reported(re, t))
                     continue;
                 mesos__task_id__init(&tids[status_count]);
-                tids[status_count].value = t->id;
+                tids[status_count].value = (char *)t->id;
                 mesos__task_status__init(&statuses[status_count]);
                 statuses[status_count].task_id = &tids[status_count];
                 statuses[status_count].state = (Mesos__TaskState)t->state;
@@ -471,10 +492,18 @@ static void reregister_known(actor_t *self, master_t *m, master_agent_t *agent,
     actor_link(self, from);
     if (!was_connected)
         allocator_actor_activate_agent(&m->allocator, agent->id);
-    /* Tasks the master did not know on an agent it knows are rare (launched by a framework the
-     * master had dropped the task of); the allocator already counts the agent whole, so their
-     * usage is not added to it: a known gap. */
-    add_reported(self, m, agent, re, NULL, NULL);
+    /* Tasks the master forgot on an agent it knows (it reported them lost when the agent's link
+     * broke, say, and they ran on). Their resources may sit in the agent's offers: those go back
+     * first, so that nothing is offered twice, and then the allocator counts the usage. */
+    allocator_used_t *used = NULL;
+    resources_t *res = NULL;
+    size_t count = add_reported(self, m, agent, re, &used, &res);
+    if (count > 0) {
+        while (agent->offers != NULL)
+            master_offer_rescind(self, m, agent->offers, true);
+        allocator_actor_add_used(&m->allocator, agent->id, used, count);
+    }
+    used_free(used, res, count);
     send_reregistered(self, m, agent, re);
 }
 
@@ -505,14 +534,12 @@ static void readmitted(actor_t *self, void *state, void *arg, bool applied)
     }
     agent->reregistered_time = agent->registered_time;
     actor_link(self, &agent->pid);
+    master_event_agent_added(m, agent); /* before the tasks it brings */
     allocator_used_t *used = NULL;
     resources_t *res = NULL;
     size_t count = add_reported(self, m, agent, ctx->re, &used, &res);
     allocator_actor_add_agent(&m->allocator, agent->id, &agent->total, used, count);
-    for (size_t i = 0; i < count; i++)
-        resources_fini(&res[i]);
-    free(used);
-    free(res);
+    used_free(used, res, count);
     send_reregistered(self, m, agent, ctx->re);
     admit_ctx_free(ctx);
 }
@@ -524,6 +551,7 @@ void master_handle_reregister_agent(actor_t *self, void *state, const actor_pid_
     const Mesos__Internal__ReregisterAgentMessage *re =
         (const Mesos__Internal__ReregisterAgentMessage *)msg;
     const char *why;
+    m->counters.messages_reregister++;
     if (re->agent->id == NULL || re->agent->id->value == NULL || re->agent->id->value[0] == 0) {
         send_shutdown(self, from, "Agent reregistered without an id");
         return;
@@ -600,6 +628,7 @@ void master_agent_remove(actor_t *self, master_t *m, master_agent_t *agent, int 
     allocator_actor_remove_agent(&m->allocator, agent->id);
     if (unreachable)
         master_mark_add(&m->unreachable, agent->id, now);
+    master_event_agent_removed(m, agent->id);
     agent_forget(m, agent);
 }
 
@@ -618,6 +647,7 @@ static void removed(actor_t *self, void *state, void *arg, bool applied)
             agent->removing = false;
             if (applied && ctx->unreachable) {
                 m->counters.agents_unreachable++;
+                m->counters.agents_unhealthy++;
                 LOG_INFO("Marked agent %s unreachable", agent->id);
                 master_agent_remove(self, m, agent, MESOS__TASK_STATE__TASK_UNREACHABLE,
                                     MESOS__TASK_STATUS__REASON__REASON_AGENT_REMOVED, true);
@@ -632,6 +662,7 @@ static void removed(actor_t *self, void *state, void *arg, bool applied)
             mark_remove(&m->recovered, ctx->id);
             master_mark_add(&m->unreachable, ctx->id, master_now());
             m->counters.agents_unreachable++;
+            m->counters.recovery_agent_removals++;
             LOG_INFO("Marked agent %s unreachable: it did not reregister after the master "
                      "restarted",
                      ctx->id);
@@ -655,6 +686,8 @@ static void submit_removal(actor_t *self, master_t *m, const char *id, bool unre
         return;
     }
     ctx->unreachable = unreachable;
+    if (unreachable)
+        m->counters.agents_unreachable_scheduled++;
     registrar_op_t op = {
         .kind = unreachable ? REGISTRAR_MARK_UNREACHABLE : REGISTRAR_REMOVE_AGENT,
         .agent_id = id,
@@ -674,6 +707,7 @@ void master_handle_unregister_agent(actor_t *self, void *state, const actor_pid_
     master_t *m = state;
     const Mesos__Internal__UnregisterAgentMessage *un =
         (const Mesos__Internal__UnregisterAgentMessage *)msg;
+    m->counters.messages_unregister++;
     master_agent_t *agent = master_agent_find(m, un->agent_id->value);
     if (agent == NULL || !actor_pid_equal(&agent->pid, from)) {
         LOG_WARNING("Ignoring the unregistration of agent %s from %s", un->agent_id->value,

@@ -223,6 +223,7 @@ master_framework_t *master_framework_recover(master_t *m, const Mesos__Framework
                                   fw->role_count, NULL, 0, NULL, 0);
     allocator_actor_deactivate_framework(&m->allocator, fw->id);
     LOG_INFO("Recovered framework %s (%s) from an agent's report", fw->id, fw->info->name);
+    master_event_framework_added(m, fw);
     return fw;
 }
 
@@ -288,6 +289,7 @@ static void handle_subscribe(actor_t *self, master_t *m, const actor_pid_t *from
     }
 
     master_framework_t *fw = master_framework_find(m, id);
+    bool added = fw == NULL;
     if (fw == NULL) {
         char fresh[128];
         if (id == NULL) {
@@ -334,6 +336,10 @@ static void handle_subscribe(actor_t *self, master_t *m, const actor_pid_t *from
     fw->active = true;
     actor_link(self, from);
     send_subscribed(self, m, fw);
+    if (added)
+        master_event_framework_added(m, fw);
+    else
+        master_event_framework_updated(m, fw);
 }
 
 /* ---- disconnection, failover timeout, removal ---- */
@@ -413,6 +419,8 @@ void master_framework_remove(actor_t *self, master_t *m, master_framework_t *fw)
     master_framework_cancel_failover(fw);
     fw->connected = fw->active = false;
     fw->unregistered_time = master_now();
+    master_event_framework_removed(m, fw);
+    LOG_INFO("Removed framework %s", fw->id);
     HASH_DEL(m->frameworks, fw);
     m->counters.frameworks_removed++;
     DL_APPEND2(m->completed_frameworks.head, fw, ring_prev, ring_next);
@@ -422,7 +430,6 @@ void master_framework_remove(actor_t *self, master_t *m, master_framework_t *fw)
         m->completed_frameworks.count--;
         master_framework_free(oldest);
     }
-    LOG_INFO("Removed framework %s", fw->id);
 }
 
 /* ---- calls ---- */

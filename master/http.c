@@ -1,9 +1,11 @@
 /*
  * http.c: the master's classic HTTP endpoints, as Mesos serves them (master/http.cpp): /state,
  * /state-summary, /frameworks, /slaves, /tasks, /roles, /weights, /flags, /health, /version,
- * /teardown, /redirect. Each is also reachable under /master/ (the actor's id). Bad requests get
- * a 4xx with a plain-text message, as Mesos answers.
+ * /teardown, /redirect (the v1 operator API, /api/v1, is in api_v1*.c). Each is also reachable
+ * under /master/ (the actor's id). Bad requests get a 4xx with a plain-text message, as Mesos
+ * answers.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 static json_t *version_json(void)
 {
     return json_pack("{s:s, s:s, s:f, s:s}", "version", MESOS_VERSION, "build_date",
-                     __DATE__ " " __TIME__, "build_time", 0.0, "build_user", "");
+                     MASTER_BUILD_DATE, "build_time", 0.0, "build_user", "");
 }
 
 static void on_version(actor_t *self, void *state, actor_http_request_t *req)
@@ -221,49 +223,104 @@ static void on_tasks(actor_t *self, void *state, actor_http_request_t *req)
     actor_http_respond_json(req, 200, json_pack("{s:o}", "tasks", page));
 }
 
-static double weight_of(master_t *m, const char *role)
+double master_weight_of(master_t *m, const char *role)
 {
     master_weight_t *w = NULL;
     HASH_FIND_STR(m->weights, role, w);
     return w != NULL ? w->weight : 1.0;
 }
 
+/* The view of role `name` in roles, added (with m's weight for it) if new; NULL without memory. */
+static master_role_view_t *role_view(master_t *m, master_role_view_t **roles, size_t *count,
+                                     size_t *cap, const char *name)
+{
+    for (size_t i = 0; i < *count; i++) {
+        if (strcmp((*roles)[i].name, name) == 0)
+            return &(*roles)[i];
+    }
+    if (*count == *cap) {
+        size_t grown = *cap ? *cap * 2 : 8;
+        master_role_view_t *bigger = realloc(*roles, grown * sizeof(*bigger));
+        if (bigger == NULL)
+            return NULL;
+        *roles = bigger;
+        *cap = grown;
+    }
+    master_role_view_t *r = &(*roles)[(*count)++];
+    memset(r, 0, sizeof(*r));
+    r->name = name;
+    r->weight = master_weight_of(m, name);
+    resources_init(&r->resources);
+    return r;
+}
+
+static actor_err_t role_add_framework(master_role_view_t *r, const master_framework_t *fw)
+{
+    const master_framework_t **grown =
+        realloc(r->frameworks, (r->framework_count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return ACTOR_ENOMEM;
+    r->frameworks = grown;
+    r->frameworks[r->framework_count++] = fw;
+    actor_err_t err = resources_add(&r->resources, &fw->used);
+    return err == ACTOR_OK ? resources_add(&r->resources, &fw->offered) : err;
+}
+
+actor_err_t master_roles_collect(master_t *m, master_role_view_t **out, size_t *count)
+{
+    master_role_view_t *roles = NULL;
+    size_t n = 0, cap = 0;
+    actor_err_t err = ACTOR_OK;
+    for (master_framework_t *fw = m->frameworks; fw != NULL && err == ACTOR_OK; fw = fw->hh.next) {
+        for (size_t i = 0; i < fw->role_count && err == ACTOR_OK; i++) {
+            master_role_view_t *r = role_view(m, &roles, &n, &cap, fw->roles[i]);
+            err = r != NULL ? role_add_framework(r, fw) : ACTOR_ENOMEM;
+        }
+    }
+    for (master_weight_t *w = m->weights; w != NULL && err == ACTOR_OK; w = w->hh.next) {
+        if (role_view(m, &roles, &n, &cap, w->role) == NULL)
+            err = ACTOR_ENOMEM;
+    }
+    if (err != ACTOR_OK) {
+        master_roles_free(roles, n);
+        return err;
+    }
+    *out = roles;
+    *count = n;
+    return ACTOR_OK;
+}
+
+void master_roles_free(master_role_view_t *roles, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(roles[i].frameworks);
+        resources_fini(&roles[i].resources);
+    }
+    free(roles);
+}
+
 static void on_roles(actor_t *self, void *state, actor_http_request_t *req)
 {
     (void)self;
     master_t *m = state;
-    json_t *roles = json_object();
-    for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
-        for (size_t i = 0; i < fw->role_count; i++) {
-            json_t *r = json_object_get(roles, fw->roles[i]);
-            if (r == NULL) {
-                r = json_pack("{s:s, s:f, s:[], s:{}, s:{}}", "name", fw->roles[i], "weight",
-                              weight_of(m, fw->roles[i]), "frameworks", "resources", "quota");
-                json_object_set_new(roles, fw->roles[i], r);
-            }
-            json_array_append_new(json_object_get(r, "frameworks"), json_string(fw->id));
-            resources_t sum;
-            resources_init(&sum);
-            resources_add(&sum, &fw->used);
-            resources_add(&sum, &fw->offered);
-            json_t *res = NULL;
-            resources_to_json(&sum, &res);
-            resources_fini(&sum);
-            if (res != NULL)
-                json_object_set_new(r, "resources", res);
-        }
-    }
-    for (master_weight_t *w = m->weights; w != NULL; w = w->hh.next) {
-        if (json_object_get(roles, w->role) == NULL)
-            json_object_set_new(roles, w->role,
-                                json_pack("{s:s, s:f, s:[], s:{}, s:{}}", "name", w->role, "weight",
-                                          w->weight, "frameworks", "resources", "quota"));
+    master_role_view_t *roles;
+    size_t count;
+    if (master_roles_collect(m, &roles, &count) != ACTOR_OK) {
+        actor_http_respond_text(req, 503, "Out of memory");
+        return;
     }
     json_t *list = json_array();
-    const char *key;
-    json_t *value;
-    json_object_foreach(roles, key, value) json_array_append(list, value);
-    json_decref(roles);
+    for (size_t i = 0; i < count; i++) {
+        json_t *ids = json_array(), *res = NULL;
+        for (size_t k = 0; k < roles[i].framework_count; k++)
+            json_array_append_new(ids, json_string(roles[i].frameworks[k]->id));
+        if (resources_to_json(&roles[i].resources, &res) != ACTOR_OK || res == NULL)
+            res = json_object();
+        json_array_append_new(list, json_pack("{s:s, s:f, s:o, s:o, s:{}}", "name", roles[i].name,
+                                              "weight", roles[i].weight, "frameworks", ids,
+                                              "resources", res, "quota"));
+    }
+    master_roles_free(roles, count);
     actor_http_respond_json(req, 200, json_pack("{s:o}", "roles", list));
 }
 
@@ -271,35 +328,106 @@ static void on_roles(actor_t *self, void *state, actor_http_request_t *req)
 
 typedef struct weights_ctx {
     actor_http_request_t *req;
-    json_t *weights; /* [{"role","weight"}] */
+    size_t count;
+    char **roles;
+    double *weights;
 } weights_ctx_t;
+
+static void weights_ctx_free(weights_ctx_t *ctx)
+{
+    for (size_t i = 0; ctx->roles != NULL && i < ctx->count; i++)
+        free(ctx->roles[i]);
+    free(ctx->roles);
+    free(ctx->weights);
+    free(ctx);
+}
+
+static void weight_set(master_t *m, const char *role, double weight)
+{
+    master_weight_t *w = NULL;
+    HASH_FIND_STR(m->weights, role, w);
+    if (w == NULL && (w = calloc(1, sizeof(*w))) != NULL) {
+        if ((w->role = strdup(role)) == NULL) {
+            free(w);
+            return;
+        }
+        HASH_ADD_KEYPTR(hh, m->weights, w->role, strlen(w->role), w);
+    }
+    if (w != NULL)
+        w->weight = weight;
+}
 
 static void weights_stored(actor_t *self, void *state, void *arg, bool applied)
 {
     weights_ctx_t *ctx = arg;
     if (self != NULL) {
         master_t *m = state;
-        size_t i;
-        json_t *item;
-        json_array_foreach(ctx->weights, i, item)
-        {
-            const char *role = json_string_value(json_object_get(item, "role"));
-            double weight = json_number_value(json_object_get(item, "weight"));
-            master_weight_t *w = NULL;
-            HASH_FIND_STR(m->weights, role, w);
-            if (w == NULL && (w = calloc(1, sizeof(*w))) != NULL &&
-                (w->role = strdup(role)) != NULL)
-                HASH_ADD_KEYPTR(hh, m->weights, w->role, strlen(w->role), w);
-            if (w != NULL && w->role != NULL)
-                w->weight = weight;
-            allocator_actor_update_weight(&m->allocator, role, weight);
+        for (size_t i = 0; i < ctx->count; i++) {
+            weight_set(m, ctx->roles[i], ctx->weights[i]);
+            allocator_actor_update_weight(&m->allocator, ctx->roles[i], ctx->weights[i]);
         }
         actor_http_respond(ctx->req, applied ? 200 : 409, "text/plain", NULL, 0, "", 0);
     } else {
         actor_http_respond_text(ctx->req, 503, "The master is gone");
     }
-    json_decref(ctx->weights);
-    free(ctx);
+    weights_ctx_free(ctx);
+}
+
+/* Checks each weight as Mesos does; NULL, or why the request is refused. */
+static const char *weights_invalid(const Mesos__WeightInfo *const *weights, size_t count)
+{
+    const char *why = NULL;
+    for (size_t i = 0; i < count; i++) {
+        const char *role = weights[i]->role;
+        if (role == NULL || !master_role_valid(role, &why) || strcmp(role, "*") == 0)
+            return why != NULL ? why : "Each weight needs a valid 'role' other than '*'";
+        if (!isfinite(weights[i]->weight) || weights[i]->weight <= 0)
+            return "Weights must be positive numbers";
+    }
+    return NULL;
+}
+
+static weights_ctx_t *weights_ctx_new(actor_http_request_t *req,
+                                      const Mesos__WeightInfo *const *weights, size_t count)
+{
+    weights_ctx_t *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->req = req;
+    ctx->count = count;
+    ctx->roles = calloc(count + 1, sizeof(*ctx->roles));
+    ctx->weights = calloc(count + 1, sizeof(*ctx->weights));
+    bool ok = ctx->roles != NULL && ctx->weights != NULL;
+    for (size_t i = 0; ok && i < count; i++) {
+        ok = (ctx->roles[i] = strdup(weights[i]->role)) != NULL;
+        ctx->weights[i] = weights[i]->weight;
+    }
+    if (!ok) {
+        weights_ctx_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+void master_weights_update(actor_t *self, master_t *m, actor_http_request_t *req,
+                           const Mesos__WeightInfo *const *weights, size_t count)
+{
+    const char *why = weights_invalid(weights, count);
+    if (why != NULL) {
+        actor_http_respond_text(req, 400, "Invalid weights: %s", why);
+        return;
+    }
+    weights_ctx_t *ctx = weights_ctx_new(req, weights, count);
+    if (ctx == NULL) {
+        actor_http_respond_text(req, 503, "Out of memory");
+        return;
+    }
+    registrar_op_t op = {
+        .kind = REGISTRAR_UPDATE_WEIGHTS, .weights = weights, .weight_count = count};
+    if (registrar_submit(self, &m->registrar, &op, weights_stored, ctx) != ACTOR_OK) {
+        weights_ctx_free(ctx);
+        actor_http_respond_text(req, 503, "The registrar is unavailable");
+    }
 }
 
 static void put_weights(actor_t *self, master_t *m, actor_http_request_t *req)
@@ -316,44 +444,20 @@ static void put_weights(actor_t *self, master_t *m, actor_http_request_t *req)
     }
     size_t n = json_array_size(list);
     Mesos__WeightInfo *infos = calloc(n + 1, sizeof(*infos));
-    Mesos__WeightInfo **ptrs = calloc(n + 1, sizeof(*ptrs));
-    const char *why = NULL;
-    for (size_t i = 0; i < n && infos != NULL && ptrs != NULL; i++) {
-        json_t *item = json_array_get(list, i);
-        const char *role = json_string_value(json_object_get(item, "role"));
-        json_t *weight = json_object_get(item, "weight");
-        if (role == NULL || !master_role_valid(role, &why) || strcmp(role, "*") == 0) {
-            why = why != NULL ? why : "Each weight needs a valid 'role' other than '*'";
-            break;
-        }
-        if (!json_is_number(weight) || json_number_value(weight) <= 0) {
-            why = "Weights must be positive numbers";
-            break;
-        }
+    const Mesos__WeightInfo **ptrs = calloc(n + 1, sizeof(*ptrs));
+    if (infos == NULL || ptrs == NULL) {
+        actor_http_respond_text(req, 503, "Out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_array_get(list, i), *weight = json_object_get(item, "weight");
         mesos__weight_info__init(&infos[i]);
-        infos[i].role = (char *)role;
-        infos[i].weight = json_number_value(weight);
+        infos[i].role = (char *)json_string_value(json_object_get(item, "role"));
+        /* Not a number: NaN, which the check refuses. */
+        infos[i].weight = json_is_number(weight) ? json_number_value(weight) : NAN;
         ptrs[i] = &infos[i];
     }
-    if (why != NULL || infos == NULL || ptrs == NULL) {
-        actor_http_respond_text(req, 400, "Invalid weights: %s", why ? why : "out of memory");
-        goto out;
-    }
-    weights_ctx_t *ctx = calloc(1, sizeof(*ctx));
-    registrar_op_t op = {.kind = REGISTRAR_UPDATE_WEIGHTS,
-                         .weights = (const Mesos__WeightInfo *const *)ptrs,
-                         .weight_count = n};
-    if (ctx == NULL) {
-        actor_http_respond_text(req, 500, "Out of memory");
-        goto out;
-    }
-    ctx->req = req;
-    ctx->weights = json_incref(list);
-    if (registrar_submit(self, &m->registrar, &op, weights_stored, ctx) != ACTOR_OK) {
-        json_decref(ctx->weights);
-        free(ctx);
-        actor_http_respond_text(req, 503, "The registrar is unavailable");
-    }
+    master_weights_update(self, m, req, ptrs, n);
 out:
     free(infos);
     free(ptrs);
@@ -398,6 +502,11 @@ static void on_teardown(actor_t *self, void *state, actor_http_request_t *req)
                                 "body");
         return;
     }
+    master_teardown(self, m, req, id);
+}
+
+void master_teardown(actor_t *self, master_t *m, actor_http_request_t *req, const char *id)
+{
     master_framework_t *fw = master_framework_find(m, id);
     if (fw == NULL) {
         actor_http_respond_text(req, 400, "No framework found with specified ID");
@@ -424,5 +533,6 @@ const actor_http_route_t master_routes[] = {
     {"/version", "GET", on_version},
     {"/teardown", "POST", on_teardown},
     {"/redirect", "GET", on_redirect},
+    {"/api/v1", "POST", master_handle_api},
 };
 const size_t master_route_count = sizeof(master_routes) / sizeof(master_routes[0]);

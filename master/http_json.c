@@ -126,10 +126,12 @@ json_t *master_json_task(const master_task_t *task)
                           task->name, "framework_id", fw->id, "executor_id",
                           task->executor_id != NULL ? task->executor_id : "", "slave_id",
                           task->agent_id, "state", master_state_name(task->state), "resources",
-                          resources_json(&task->resources), "role",
+                          resources_json(&task->resources.r), "role",
                           fw->role_count > 0 ? fw->roles[0] : "*", "statuses", statuses);
-    if (task->status != NULL && task->status->has_healthy)
-        json_object_set_new(j, "healthy", json_boolean(task->status->healthy));
+    const master_status_entry_t *last =
+        task->status_count > 0 ? &task->statuses[task->status_count - 1] : NULL;
+    if (last != NULL && last->has_healthy)
+        json_object_set_new(j, "healthy", json_boolean(last->healthy));
     if (task->unreachable_time > 0)
         json_object_set_new(
             j, "unreachable_time",

@@ -2,13 +2,13 @@
  * mesos-master: the master daemon (DESIGN.md section 2): the master, allocator and registrar
  * actors in one process, HTTP on --port and actor messages on --actor_port.
  */
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "actor/clock.h"
 #include "actor/flags.h"
+#include "actor/daemon.h"
 #include "actor/http.h"
 #include "actor/log.h"
 #include "master/master.h"
@@ -104,22 +104,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    actor_runtime_options_t ropts;
-    actor_runtime_options_init(&ropts);
-    ropts.ip = o.ip;
-    ropts.advertise_ip = o.advertise_ip;
-    ropts.port = (int)o.actor_port;
-    actor_err_t err = actor_runtime_start(&ropts);
+    actor_err_t err = actor_daemon_start(o.ip, o.advertise_ip, (int)o.actor_port);
     if (err != ACTOR_OK) {
-        LOG_ERROR("Failed to start the actor runtime on %s:%llu: %s", o.ip,
-                  (unsigned long long)o.actor_port, actor_strerror(err));
         flags_free(table);
         return 1;
     }
@@ -154,9 +140,7 @@ int main(int argc, char **argv)
     }
     LOG_INFO("Master serving http://%s:%llu/ (/state, /metrics/snapshot, ...); actors at %s:%llu",
              o.ip, (unsigned long long)o.port, o.ip, (unsigned long long)o.actor_port);
-    int sig;
-    sigwait(&stop, &sig);
-    LOG_INFO("Stopping on signal %d", sig);
+    actor_daemon_wait();
     master_stop(&pids);
     actor_runtime_stop();
     flags_free(table);

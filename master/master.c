@@ -177,6 +177,7 @@ static void master_fini(actor_t *self, void *state)
 {
     (void)self;
     master_t *m = state;
+    master_subscribers_close(m);
     master_metrics_unregister(m);
     actor_timer_cancel(m->ping_timer);
     actor_timer_cancel(m->heartbeat_timer);
@@ -284,24 +285,6 @@ static Mesos__MasterInfo *make_info(const master_options_t *opts, const char *id
     return PB_COPY(Mesos__MasterInfo, &info);
 }
 
-static void default_registry_failed(actor_err_t err, const char *message)
-{
-    LOG_FATAL("Registrar failed (%s): %s; the master exits rather than run on a registry it "
-              "could not store",
-              actor_strerror(err), message);
-    _exit(1);
-}
-
-static void (*registry_failed_hook)(int, const char *);
-
-static void registry_failed(actor_err_t err, const char *message)
-{
-    if (registry_failed_hook != NULL)
-        registry_failed_hook((int)err, message);
-    else
-        default_registry_failed(err, message);
-}
-
 actor_err_t master_start(const master_options_t *opts, master_pids_t *pids)
 {
     const char *id = opts->id != NULL ? opts->id : "master";
@@ -326,11 +309,12 @@ actor_err_t master_start(const master_options_t *opts, master_pids_t *pids)
     }
 
     store_t *store = NULL;
-    err = registrar_recover(opts->registry, opts->work_dir, start->info, &store, &start->previous);
+    store_options_t sopts = {.map_size = opts->registry_map_size};
+    err = registrar_recover(opts->registry, opts->work_dir, &sopts, start->info, &store,
+                            &start->previous);
     if (err != ACTOR_OK)
         goto fail;
-    registry_failed_hook = opts->registry_failed;
-    registrar_options_t ropts = {.store = store, .failed = registry_failed};
+    registrar_options_t ropts = {.store = store, .failed = opts->registry_failed};
     if ((err = registrar_spawn(&ropts, &start->registrar)) != ACTOR_OK) {
         store_close(store);
         goto fail;

@@ -18,6 +18,7 @@
 #define MASTER_MASTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -31,6 +32,8 @@ typedef struct master_options {
     uint16_t http_port;                  /* the HTTP port users name (5050), shown in MasterInfo */
     const char *registry;                /* "in_memory" or "replicated_log" (the LMDB store) */
     const char *work_dir;                /* where the on-disk registry lives */
+    size_t registry_map_size;            /* most bytes the on-disk registry may hold; 0 = the
+                                            store's default (1 GiB) */
     int64_t agent_ping_timeout_ns;       /* --agent_ping_timeout (15secs) */
     uint32_t max_agent_ping_timeouts;    /* --max_agent_ping_timeouts (5) */
     int64_t allocation_interval_ns;      /* --allocation_interval (1secs) */
@@ -40,8 +43,9 @@ typedef struct master_options {
     uint32_t max_unreachable_tasks_per_framework; /* (1000) */
     double heartbeat_interval_seconds;            /* scheduler heartbeats (15) */
     json_t *flags; /* /flags answer: master_start takes a reference of its own; may be NULL */
-    /* Called (from the registrar) when the registry cannot be written; NULL = exit(1). Tests. */
-    void (*registry_failed)(int err, const char *message);
+    /* Called (from the registrar's thread) when the registry cannot be written; it must not
+     * return in production. NULL: log and _exit(1), as Mesos's master exits. Tests set it. */
+    void (*registry_failed)(actor_err_t err, const char *message);
 } master_options_t;
 
 void master_options_init(master_options_t *opts);

@@ -10,7 +10,9 @@
  *   offers.c       grants from the allocator become offers; DECLINE, rescind, ACCEPT and LAUNCH
  *   tasks.c        status updates, acknowledgements, KILL, reconciliation, task bookkeeping
  *   events.c       sending scheduler events and master-generated status updates
- *   http*.c        the HTTP endpoints
+ *   http*.c        the classic HTTP endpoints (Mesos's v0 JSON)
+ *   api_v1*.c      the v1 operator API (/api/v1): calls, models, SUBSCRIBE streams (api_v1.h)
+ *   pool.c         a bump allocator for the v1 API's answers
  *
  * Ownership: every struct below belongs to the master actor's state and is touched only inside
  * its handlers. Tables are uthash tables keyed by id string; per-agent and per-framework lists
@@ -29,6 +31,7 @@
 #include "actor/http.h"
 #include "internal.pb-c.h"
 #include "master/allocator/allocator_actor.h"
+#include "master/allocator/packed.h"
 #include "master/master.h"
 #include "mesos.pb-c.h"
 #include "resources/resources.h"
@@ -36,38 +39,57 @@
 
 typedef struct master_framework master_framework_t;
 typedef struct master_agent master_agent_t;
+typedef struct master_subscriber master_subscriber_t; /* api_v1_stream.c */
+
+/* What /version and GET_VERSION report as the build date. */
+#define MASTER_BUILD_DATE __DATE__ " " __TIME__
 
 /* One entry of a task's status history, as /state shows it. */
 typedef struct master_status_entry {
-    int state; /* Mesos__TaskState */
-    double timestamp;
+    double timestamp; /* seconds since the epoch */
+    uint8_t state;    /* Mesos__TaskState */
     bool has_healthy, healthy;
 } master_status_entry_t;
 
+/*
+ * A task. The master keeps one per task it knows (100,000 in a large cluster), so it is kept
+ * compact: its strings live in the same block as the struct, its resources in one packed block,
+ * the latest status as protobuf bytes, and the links of the agent's list and of the completed or
+ * unreachable ring share storage (a task is on its agent or on a ring, never both).
+ */
 typedef struct master_task {
-    char *id;
-    char *name;
-    char *executor_id; /* NULL for a command task (Mesos shows "") */
+    const char *id; /* in the task's block, as name and executor_id */
+    const char *name;
+    const char *executor_id; /* NULL for a command task (Mesos shows "") */
     master_framework_t *framework;
-    char *agent_id;        /* kept when the agent goes (unreachable tasks) */
     master_agent_t *agent; /* NULL once the task left its agent */
-    int state;             /* Mesos__TaskState the framework was last told */
-    resources_t resources;
-    Mesos__TaskStatus *status; /* the latest status (owned), NULL before the first update */
+    /* The agent's id: agent->id (borrowed) while on its agent, a copy of its own after it left
+     * (agent_id_owned), for the unreachable and completed tasks that still show it. */
+    const char *agent_id;
+    packed_t resources;  /* read as resources.r */
+    uint8_t *status;     /* the latest status packed without data, task_id or agent_id;
+                            NULL before the first update */
+    uint32_t status_len; /* bytes */
+    uint32_t extra_len;  /* bytes */
+    uint8_t *extra;      /* a packed Mesos__Task holding labels, discovery, health_check,
+                            kill_policy and user when the TaskInfo had any; NULL otherwise */
+    master_status_entry_t *statuses; /* history, oldest first; exactly status_count entries */
+    uint8_t status_count;
+    uint8_t state; /* Mesos__TaskState the framework was last told */
     /* The update last forwarded to the framework (the oldest the agent has not had
      * acknowledged): its acknowledgement retires a task whose update was terminal. */
-    int status_update_state;
+    uint8_t status_update_state;
+    uint8_t status_update_uuid_len;
+    bool agent_id_owned;
     uint8_t status_update_uuid[16];
-    size_t status_update_uuid_len;
-    master_status_entry_t *statuses;
-    size_t status_count;
-    uint8_t *extra; /* a packed Mesos__Task holding labels, discovery, health_check, kill_policy
-                       and user when the TaskInfo had any; NULL otherwise */
-    size_t extra_len;
-    double unreachable_time;                     /* > 0 while the task sits among the unreachable */
-    UT_hash_handle hh;                           /* framework->tasks */
-    struct master_task *agent_prev, *agent_next; /* agent->tasks */
-    struct master_task *ring_prev, *ring_next;   /* completed or unreachable lists */
+    double unreachable_time; /* > 0 while the task sits among the unreachable */
+    UT_hash_handle hh;       /* framework->tasks */
+    union {
+        struct master_task *agent_prev, *ring_prev;
+    };
+    union {
+        struct master_task *agent_next, *ring_next;
+    }; /* agent->tasks while on its agent; then the completed or unreachable ring */
 } master_task_t;
 
 /* A bounded list of tasks, oldest first (completed tasks, unreachable tasks). */
@@ -157,7 +179,13 @@ typedef struct master_counters {
     uint64_t offers_declined, offers_rescinded;
     uint64_t agent_registrations, agent_reregistrations, agent_removals;
     uint64_t agents_unreachable, agents_reachable;
+    uint64_t agents_unreachable_scheduled; /* markings begun (pings missed, or not back) */
+    uint64_t agents_unhealthy;             /* marked unreachable for missed pings */
+    uint64_t recovery_agent_removals;      /* marked unreachable for not reregistering */
     uint64_t frameworks_removed;
+    uint64_t valid_acknowledgements, invalid_acknowledgements;
+    uint64_t messages_register, messages_reregister, messages_unregister;
+    uint64_t messages_status_update;
 } master_counters_t;
 
 typedef struct master {
@@ -186,6 +214,9 @@ typedef struct master {
     actor_timer_id_t ping_timer, heartbeat_timer, recovery_timer, metrics_timer;
     master_counters_t counters;
     json_t *flags;
+    master_subscriber_t *subscribers; /* SUBSCRIBE streams of /api/v1, oldest first */
+    size_t subscriber_count;
+    uint64_t next_subscriber; /* the last subscriber's id */
 } master_t;
 
 /* ---- time ---- */
@@ -249,6 +280,11 @@ void master_handle_accept(actor_t *self, master_t *m, master_framework_t *fw,
 /* Withdraws an offer: RESCIND to its framework (if `tell`), resources back to the allocator. */
 void master_offer_rescind(actor_t *self, master_t *m, master_offer_t *offer, bool tell);
 void master_offer_free(master_offer_t *offer);
+/* Fills msg (with oid and alloc, the caller's) as the offer is sent to its framework, borrowing
+ * the offer's strings; master_offer_message_fini frees the resources it converted. */
+void master_offer_message(const master_offer_t *offer, Mesos__Offer *msg, Mesos__OfferID *oid,
+                          Mesos__Resource__AllocationInfo *alloc);
+void master_offer_message_fini(Mesos__Offer *msg);
 
 /* ---- tasks.c ---- */
 
@@ -299,6 +335,46 @@ void master_send_error(actor_t *self, const actor_pid_t *to, const char *message
 
 extern const actor_http_route_t master_routes[];
 extern const size_t master_route_count;
+
+/* A role as /roles and GET_ROLES show it: every role with frameworks or a weight of its own. */
+typedef struct master_role_view {
+    const char *name; /* borrowed from a framework or a weight */
+    double weight;
+    const master_framework_t **frameworks; /* subscribed to it */
+    size_t framework_count;
+    resources_t resources; /* used and offered by those frameworks */
+} master_role_view_t;
+
+/* The roles, frameworks' roles first, in a new array of *count; free with master_roles_free.
+ * ACTOR_ENOMEM. */
+actor_err_t master_roles_collect(master_t *m, master_role_view_t **out, size_t *count);
+void master_roles_free(master_role_view_t *roles, size_t count);
+double master_weight_of(master_t *m, const char *role);
+/* Checks and stores weights (borrowed for the call) through the registrar, then updates the
+ * allocator and answers req: 200 once durable, 400 for a bad role or weight, 503. */
+void master_weights_update(actor_t *self, master_t *m, actor_http_request_t *req,
+                           const Mesos__WeightInfo *const *weights, size_t count);
+/* Tears framework `id` down and answers req: 200, or 400 when no such framework is active. */
+void master_teardown(actor_t *self, master_t *m, actor_http_request_t *req, const char *id);
+
+/* ---- api_v1.c ---- */
+
+/* POST /api/v1: one mesos.master.Call. */
+void master_handle_api(actor_t *self, void *state, actor_http_request_t *req);
+
+/* ---- api_v1_stream.c: events to SUBSCRIBE's streams (each costs nothing without one) ---- */
+
+void master_event_task_added(master_t *m, const master_task_t *task);
+/* The task's state changed by status (or by the master's own transition). */
+void master_event_task_updated(master_t *m, const master_task_t *task,
+                               const Mesos__TaskStatus *status);
+void master_event_agent_added(master_t *m, const master_agent_t *agent);
+void master_event_agent_removed(master_t *m, const char *agent_id);
+void master_event_framework_added(master_t *m, const master_framework_t *fw);
+void master_event_framework_updated(master_t *m, const master_framework_t *fw);
+void master_event_framework_removed(master_t *m, const master_framework_t *fw);
+/* Ends every stream (the master is stopping). */
+void master_subscribers_close(master_t *m);
 
 /* ---- metrics.c ---- */
 

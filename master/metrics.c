@@ -61,6 +61,18 @@ typedef enum gauge_id {
     G_FRAMEWORKS_REMOVED,
     G_OFFERS_DECLINED,
     G_OFFERS_RESCINDED,
+    G_TASKS_GONE_BY_OPERATOR,
+    G_VALID_ACKS,
+    G_INVALID_ACKS,
+    G_SLAVE_UNREACHABLE_SCHEDULED,
+    G_REMOVALS_UNREGISTERED,
+    G_REMOVALS_UNHEALTHY,
+    G_RECOVERY_SLAVE_REMOVALS,
+    G_MESSAGES_REGISTER,
+    G_MESSAGES_REREGISTER,
+    G_MESSAGES_UNREGISTER,
+    G_MESSAGES_STATUS_UPDATE,
+    G_SUBSCRIBERS,
     G_COUNT,
 } gauge_id_t;
 
@@ -114,6 +126,29 @@ static const struct {
     [G_FRAMEWORKS_REMOVED] = {"master/frameworks_removed", "Frameworks removed"},
     [G_OFFERS_DECLINED] = {"master/offers_declined", "Offers declined"},
     [G_OFFERS_RESCINDED] = {"master/offers_rescinded", "Offers rescinded"},
+    [G_TASKS_GONE_BY_OPERATOR] = {"master/tasks_gone_by_operator",
+                                  "Tasks whose agent an operator marked gone"},
+    [G_VALID_ACKS] = {"master/valid_status_update_acknowledgements",
+                      "Status update acknowledgements forwarded to agents"},
+    [G_INVALID_ACKS] = {"master/invalid_status_update_acknowledgements",
+                        "Status update acknowledgements dropped"},
+    [G_SLAVE_UNREACHABLE_SCHEDULED] = {"master/slave_unreachable_scheduled",
+                                       "Agents whose marking as unreachable began"},
+    [G_REMOVALS_UNREGISTERED] = {"master/slave_removals/reason_unregistered",
+                                 "Agents removed because they unregistered"},
+    [G_REMOVALS_UNHEALTHY] = {"master/slave_removals/reason_unhealthy",
+                              "Agents marked unreachable because they missed pings"},
+    [G_RECOVERY_SLAVE_REMOVALS] = {"master/recovery_slave_removals",
+                                   "Agents marked unreachable for not reregistering after a "
+                                   "master restart"},
+    [G_MESSAGES_REGISTER] = {"master/messages_register_slave", "Agent registrations received"},
+    [G_MESSAGES_REREGISTER] = {"master/messages_reregister_slave",
+                               "Agent reregistrations received"},
+    [G_MESSAGES_UNREGISTER] = {"master/messages_unregister_slave",
+                               "Agent unregistrations received"},
+    [G_MESSAGES_STATUS_UPDATE] = {"master/messages_status_update", "Status updates received"},
+    [G_SUBSCRIBERS] = {"master/operator_event_stream_subscribers",
+                       "Clients subscribed to the operator API's event stream"},
 };
 
 /* The published values, and the gauges reading them. One master per process publishes (tests
@@ -190,6 +225,7 @@ static void publish(master_t *m)
     put(G_TASKS_ERROR, (double)done[MESOS__TASK_STATE__TASK_ERROR]);
     put(G_TASKS_DROPPED, (double)done[MESOS__TASK_STATE__TASK_DROPPED]);
     put(G_TASKS_GONE, (double)done[MESOS__TASK_STATE__TASK_GONE]);
+    put(G_TASKS_GONE_BY_OPERATOR, (double)done[MESOS__TASK_STATE__TASK_GONE_BY_OPERATOR]);
 
     put_resource(m, "cpus", G_CPUS_TOTAL, G_CPUS_USED, G_CPUS_PERCENT);
     put_resource(m, "mem", G_MEM_TOTAL, G_MEM_USED, G_MEM_PERCENT);
@@ -208,6 +244,17 @@ static void publish(master_t *m)
     put(G_FRAMEWORKS_REMOVED, (double)c->frameworks_removed);
     put(G_OFFERS_DECLINED, (double)c->offers_declined);
     put(G_OFFERS_RESCINDED, (double)c->offers_rescinded);
+    put(G_VALID_ACKS, (double)c->valid_acknowledgements);
+    put(G_INVALID_ACKS, (double)c->invalid_acknowledgements);
+    put(G_SLAVE_UNREACHABLE_SCHEDULED, (double)c->agents_unreachable_scheduled);
+    put(G_REMOVALS_UNREGISTERED, (double)c->agent_removals);
+    put(G_REMOVALS_UNHEALTHY, (double)c->agents_unhealthy);
+    put(G_RECOVERY_SLAVE_REMOVALS, (double)c->recovery_agent_removals);
+    put(G_MESSAGES_REGISTER, (double)c->messages_register);
+    put(G_MESSAGES_REREGISTER, (double)c->messages_reregister);
+    put(G_MESSAGES_UNREGISTER, (double)c->messages_unregister);
+    put(G_MESSAGES_STATUS_UPDATE, (double)c->messages_status_update);
+    put(G_SUBSCRIBERS, (double)m->subscriber_count);
 }
 
 static void publish_tick(actor_t *self, void *state, void *arg)

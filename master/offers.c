@@ -54,9 +54,7 @@ void master_offer_rescind(actor_t *self, master_t *m, master_offer_t *offer, boo
 
 /* ---- grants -> offers ---- */
 
-/* Fills an Offer message for offer (the caller frees the resources with
- * resources_proto_free). */
-static void offer_message(const master_offer_t *offer, Mesos__Offer *msg, Mesos__OfferID *oid,
+void master_offer_message(const master_offer_t *offer, Mesos__Offer *msg, Mesos__OfferID *oid,
                           Mesos__Resource__AllocationInfo *alloc)
 {
     mesos__offer__init(msg);
@@ -77,13 +75,13 @@ static void offer_message(const master_offer_t *offer, Mesos__Offer *msg, Mesos_
     }
 }
 
-static void offer_messages_free(Mesos__Offer *msgs, size_t count)
+void master_offer_message_fini(Mesos__Offer *msg)
 {
-    for (size_t i = 0; i < count; i++) {
-        for (size_t j = 0; j < msgs[i].n_resources; j++)
-            msgs[i].resources[j]->allocation_info = NULL;
-        resources_proto_free(msgs[i].resources, msgs[i].n_resources);
-    }
+    for (size_t j = 0; j < msg->n_resources; j++)
+        msg->resources[j]->allocation_info = NULL;
+    resources_proto_free(msg->resources, msg->n_resources);
+    msg->resources = NULL;
+    msg->n_resources = 0;
 }
 
 /* Sends one OFFERS event with the count offers of list. */
@@ -97,7 +95,7 @@ static void send_offers(actor_t *self, master_framework_t *fw, master_offer_t **
     Mesos__Resource__AllocationInfo *allocs = calloc(count, sizeof(*allocs));
     if (msgs != NULL && ptrs != NULL && oids != NULL && allocs != NULL) {
         for (size_t i = 0; i < count; i++) {
-            offer_message(list[i], &msgs[i], &oids[i], &allocs[i]);
+            master_offer_message(list[i], &msgs[i], &oids[i], &allocs[i]);
             ptrs[i] = &msgs[i];
         }
         Mesos__Scheduler__Event__Offers offers = MESOS__SCHEDULER__EVENT__OFFERS__INIT;
@@ -108,7 +106,8 @@ static void send_offers(actor_t *self, master_framework_t *fw, master_offer_t **
         ev.type = MESOS__SCHEDULER__EVENT__TYPE__OFFERS;
         ev.offers = &offers;
         master_send_event(self, fw, &ev);
-        offer_messages_free(msgs, count);
+        for (size_t i = 0; i < count; i++)
+            master_offer_message_fini(&msgs[i]);
     }
     free(msgs);
     free(ptrs);
@@ -298,7 +297,7 @@ static void send_run_task(actor_t *self, master_framework_t *fw, master_agent_t 
     actor_send(self, &agent->pid, &run.base);
 }
 
-static void launch(actor_t *self, master_framework_t *fw, master_agent_t *agent,
+static void launch(actor_t *self, master_t *m, master_framework_t *fw, master_agent_t *agent,
                    const Mesos__Offer__Operation__Launch *op, resources_t *available)
 {
     for (size_t i = 0; i < op->n_task_infos; i++) {
@@ -318,12 +317,14 @@ static void launch(actor_t *self, master_framework_t *fw, master_agent_t *agent,
         }
         resources_subtract(available, &res);
         resources_fini(&res);
-        if (master_task_add(fw, agent, task, MESOS__TASK_STATE__TASK_STAGING) == NULL) {
+        master_task_t *added = master_task_add(fw, agent, task, MESOS__TASK_STATE__TASK_STAGING);
+        if (added == NULL) {
             master_send_update(self, fw, task->task_id->value, agent->id,
                                MESOS__TASK_STATE__TASK_ERROR,
                                MESOS__TASK_STATUS__REASON__REASON_TASK_INVALID, "Out of memory");
             continue;
         }
+        master_event_task_added(m, added);
         send_run_task(self, fw, agent, task);
     }
 }
@@ -400,7 +401,7 @@ void master_handle_accept(actor_t *self, master_t *m, master_framework_t *fw,
     for (size_t i = 0; i < accept->n_operations; i++) {
         const Mesos__Offer__Operation *op = accept->operations[i];
         if (op->type == MESOS__OFFER__OPERATION__TYPE__LAUNCH && op->launch != NULL) {
-            launch(self, fw, agent, op->launch, &available);
+            launch(self, m, fw, agent, op->launch, &available);
         } else if (op->type == MESOS__OFFER__OPERATION__TYPE__LAUNCH_GROUP &&
                    op->launch_group != NULL && op->launch_group->task_group != NULL) {
             for (size_t j = 0; j < op->launch_group->task_group->n_tasks; j++)

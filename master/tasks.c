@@ -8,46 +8,29 @@
 #include <utlist.h>
 
 #include "actor/log.h"
-#include "actor/pbcopy.h"
 #include "master/master_int.h"
+#include "proto/task_states.h"
 
 #define MAX_STATUS_HISTORY 32
 
 bool master_state_terminal(int state)
 {
-    switch (state) {
-    case MESOS__TASK_STATE__TASK_FINISHED:
-    case MESOS__TASK_STATE__TASK_FAILED:
-    case MESOS__TASK_STATE__TASK_KILLED:
-    case MESOS__TASK_STATE__TASK_ERROR:
-    case MESOS__TASK_STATE__TASK_LOST:
-    case MESOS__TASK_STATE__TASK_DROPPED:
-    case MESOS__TASK_STATE__TASK_GONE:
-    case MESOS__TASK_STATE__TASK_GONE_BY_OPERATOR:
-        return true;
-    default:
-        return false;
-    }
+    return mesos_task_state_terminal(state);
 }
 
 const char *master_state_name(int state)
 {
-    const ProtobufCEnumValue *v =
-        protobuf_c_enum_descriptor_get_value(&mesos__task_state__descriptor, state);
-    return v != NULL ? v->name : "TASK_UNKNOWN";
+    return mesos_task_state_name(state);
 }
 
 /* ---- bookkeeping ---- */
 
 void master_task_free(master_task_t *task)
 {
-    free(task->id);
-    free(task->name);
-    free(task->executor_id);
-    free(task->agent_id);
-    resources_fini(&task->resources);
-    if (task->status != NULL)
-        mesos__task_status__free_unpacked(task->status, NULL);
+    if (task->agent_id_owned)
+        free((char *)task->agent_id);
+    packed_fini(&task->resources);
+    free(task->status);
     free(task->statuses);
     free(task->extra);
     free(task);
@@ -87,13 +70,41 @@ static void history_append(master_task_t *task, int state, double timestamp, boo
                 (MAX_STATUS_HISTORY - 1) * sizeof(*task->statuses));
         task->status_count--;
     }
-    master_status_entry_t *grown =
-        realloc(task->statuses, (task->status_count + 1) * sizeof(*task->statuses));
-    if (grown == NULL)
-        return;
-    task->statuses = grown;
-    task->statuses[task->status_count++] = (master_status_entry_t){
-        .state = state, .timestamp = timestamp, .has_healthy = has_healthy, .healthy = healthy};
+    /* Room for two entries from the start (staging, then running: most tasks need no more),
+     * then exactly as many as there are. */
+    size_t count = task->status_count;
+    size_t room = task->statuses == NULL ? 0 : count < 2 ? 2 : count;
+    if (count + 1 > room) {
+        size_t want = count + 1 < 2 ? 2 : count + 1;
+        master_status_entry_t *grown = realloc(task->statuses, want * sizeof(*task->statuses));
+        if (grown == NULL)
+            return;
+        task->statuses = grown;
+    }
+    task->statuses[task->status_count++] = (master_status_entry_t){.timestamp = timestamp,
+                                                                   .state = (uint8_t)state,
+                                                                   .has_healthy = has_healthy,
+                                                                   .healthy = healthy};
+}
+
+/* Keeps status as the task's latest, packed without what the master need not keep: the data
+ * (Mesos drops it too) and the ids the task knows. */
+static void keep_status(master_task_t *task, const Mesos__TaskStatus *status)
+{
+    Mesos__TaskStatus trimmed = *status;
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    tid.value = "";
+    trimmed.task_id = &tid;
+    trimmed.agent_id = NULL;
+    trimmed.has_data = false;
+    size_t len = mesos__task_status__get_packed_size(&trimmed);
+    uint8_t *packed = len <= UINT32_MAX ? malloc(len) : NULL;
+    if (packed == NULL)
+        return; /* the previous status stays */
+    mesos__task_status__pack(&trimmed, packed);
+    free(task->status);
+    task->status = packed;
+    task->status_len = (uint32_t)len;
 }
 
 /* Packs the TaskInfo fields /state shows that most tasks lack, so that those tasks pay nothing
@@ -119,41 +130,57 @@ static void keep_extra(master_task_t *task, Mesos__Labels *labels, Mesos__Discov
     extra.kill_policy = kill_policy;
     extra.user = user;
     size_t len = mesos__task__get_packed_size(&extra);
-    task->extra = malloc(len);
+    task->extra = len <= UINT32_MAX ? malloc(len) : NULL;
     if (task->extra != NULL) {
         mesos__task__pack(&extra, task->extra);
-        task->extra_len = len;
+        task->extra_len = (uint32_t)len;
     }
+}
+
+/* A task struct with its strings after it, in one block. */
+static master_task_t *task_alloc(const char *id, const char *name, const char *executor_id)
+{
+    size_t id_len = strlen(id) + 1, name_len = strlen(name) + 1;
+    size_t exec_len = executor_id != NULL ? strlen(executor_id) + 1 : 0;
+    master_task_t *task = calloc(1, sizeof(*task) + id_len + name_len + exec_len);
+    if (task == NULL)
+        return NULL;
+    char *at = (char *)(task + 1);
+    task->id = memcpy(at, id, id_len);
+    task->name = memcpy(at + id_len, name, name_len);
+    if (executor_id != NULL)
+        task->executor_id = memcpy(at + id_len + name_len, executor_id, exec_len);
+    packed_init(&task->resources);
+    return task;
 }
 
 static master_task_t *task_new(master_framework_t *fw, master_agent_t *agent, const char *id,
                                const char *name, const char *executor_id,
                                Mesos__Resource *const *res, size_t res_count, int state)
 {
-    master_task_t *task = calloc(1, sizeof(*task));
-    if (task == NULL)
+    master_task_t *task = task_alloc(id, name != NULL ? name : "", executor_id);
+    resources_t r;
+    if (task == NULL || resources_from_proto(&r, res, res_count, NULL, 0) != ACTOR_OK) {
+        free(task);
         return NULL;
-    resources_init(&task->resources);
-    task->id = strdup(id);
-    task->name = strdup(name != NULL ? name : "");
-    task->agent_id = strdup(agent->id);
-    task->executor_id = executor_id != NULL ? strdup(executor_id) : NULL;
-    if (task->id == NULL || task->name == NULL || task->agent_id == NULL ||
-        (executor_id != NULL && task->executor_id == NULL) ||
-        resources_from_proto(&task->resources, res, res_count, NULL, 0) != ACTOR_OK) {
+    }
+    actor_err_t err = packed_set(&task->resources, &r);
+    resources_fini(&r);
+    if (err != ACTOR_OK) {
         master_task_free(task);
         return NULL;
     }
     task->framework = fw;
     task->agent = agent;
-    task->state = state;
+    task->agent_id = agent->id;
+    task->state = (uint8_t)state;
     history_append(task, state, master_now(), false, false);
     HASH_ADD_KEYPTR(hh, fw->tasks, task->id, strlen(task->id), task);
     DL_APPEND2(agent->tasks, task, agent_prev, agent_next);
     agent->task_count++;
     if (!master_state_terminal(state)) {
-        resources_add(&agent->used, &task->resources);
-        resources_add(&fw->used, &task->resources);
+        resources_add(&agent->used, &task->resources.r);
+        resources_add(&fw->used, &task->resources.r);
     }
     return task;
 }
@@ -181,7 +208,7 @@ master_task_t *master_task_add_reported(master_framework_t *fw, master_agent_t *
         return NULL;
     keep_extra(task, t->labels, t->discovery, t->health_check, t->kill_policy, t->user);
     if (t->n_statuses > 0)
-        task->status = PB_COPY(Mesos__TaskStatus, t->statuses[t->n_statuses - 1]);
+        keep_status(task, t->statuses[t->n_statuses - 1]);
     return task;
 }
 
@@ -191,25 +218,23 @@ void master_task_update(actor_t *self, master_t *m, master_task_t *task,
                         const Mesos__TaskStatus *status)
 {
     (void)self;
+    int previous = task->state;
     bool was_terminal = master_state_terminal(task->state);
-    Mesos__TaskStatus *copy = PB_COPY(Mesos__TaskStatus, status);
-    if (copy != NULL) {
-        if (task->status != NULL)
-            mesos__task_status__free_unpacked(task->status, NULL);
-        task->status = copy;
-    }
-    task->state = status->state;
+    keep_status(task, status);
+    task->state = (uint8_t)status->state;
     history_append(task, status->state, status->has_timestamp ? status->timestamp : master_now(),
                    status->has_healthy, status->healthy);
     if (!was_terminal && master_state_terminal(task->state)) {
         m->counters.tasks_by_state[task->state & 15]++;
         if (task->agent != NULL) {
-            resources_subtract(&task->agent->used, &task->resources);
-            resources_subtract(&task->framework->used, &task->resources);
+            resources_subtract(&task->agent->used, &task->resources.r);
+            resources_subtract(&task->framework->used, &task->resources.r);
             allocator_actor_recover(&m->allocator, task->framework->id, task->agent->id,
-                                    &task->resources, 0);
+                                    &task->resources.r, 0);
         }
     }
+    if (task->state != previous)
+        master_event_task_updated(m, task, status);
 }
 
 void master_task_transition(actor_t *self, master_t *m, master_task_t *task, int state, int reason,
@@ -220,8 +245,8 @@ void master_task_transition(actor_t *self, master_t *m, master_task_t *task, int
     Mesos__TaskID tid = MESOS__TASK_ID__INIT;
     Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
     Mesos__TimeInfo when = MESOS__TIME_INFO__INIT;
-    tid.value = task->id;
-    aid.value = task->agent_id;
+    tid.value = (char *)task->id;
+    aid.value = (char *)task->agent_id;
     status.task_id = &tid;
     status.agent_id = &aid;
     status.state = (Mesos__TaskState)state;
@@ -248,11 +273,15 @@ void master_task_retire(master_task_t *task, bool unreachable)
     HASH_DEL(fw->tasks, task);
     if (task->agent != NULL) {
         if (!master_state_terminal(task->state)) {
-            resources_subtract(&task->agent->used, &task->resources);
-            resources_subtract(&fw->used, &task->resources);
+            resources_subtract(&task->agent->used, &task->resources.r);
+            resources_subtract(&fw->used, &task->resources.r);
         }
         DL_DELETE2(task->agent->tasks, task, agent_prev, agent_next);
         task->agent->task_count--;
+        /* The agent may go before the task does: keep its id. */
+        char *id = strdup(task->agent->id);
+        task->agent_id = id != NULL ? id : "";
+        task->agent_id_owned = id != NULL;
         task->agent = NULL;
     }
     master_ring_push(unreachable ? &fw->unreachable_tasks : &fw->completed_tasks, task);
@@ -266,6 +295,7 @@ void master_handle_status_update(actor_t *self, void *state, const actor_pid_t *
     master_t *m = state;
     const Mesos__Internal__StatusUpdate *update =
         ((const Mesos__Internal__StatusUpdateMessage *)msg)->update;
+    m->counters.messages_status_update++;
     master_agent_t *agent = master_agent_find_pid(m, from);
     master_framework_t *fw = master_framework_find(m, update->framework_id->value);
     if (agent == NULL || fw == NULL || agent->removing) {
@@ -332,10 +362,12 @@ void master_handle_acknowledge(actor_t *self, master_t *m, master_framework_t *f
 {
     master_agent_t *agent = master_agent_find(m, ack->agent_id->value);
     if (agent == NULL) {
+        m->counters.invalid_acknowledgements++;
         LOG_WARNING("Framework %s acknowledged an update of task %s on unknown agent %s", fw->id,
                     ack->task_id->value, ack->agent_id->value);
         return;
     }
+    m->counters.valid_acknowledgements++;
     Mesos__Internal__StatusUpdateAcknowledgementMessage msg =
         MESOS__INTERNAL__STATUS_UPDATE_ACKNOWLEDGEMENT_MESSAGE__INIT;
     msg.agent_id = ack->agent_id;

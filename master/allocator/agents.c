@@ -188,6 +188,19 @@ actor_err_t allocator_add_agent(allocator_t *a, const char *agent_id, const reso
     return rc;
 }
 
+actor_err_t allocator_add_used(allocator_t *a, const char *agent_id, const allocator_used_t *used,
+                               size_t used_count)
+{
+    agent_t *ag = agent_find(a, agent_id);
+    if (ag == NULL || !used_valid(used, used_count))
+        return ACTOR_EINVAL;
+    actor_err_t rc = ACTOR_OK;
+    for (size_t i = 0; i < used_count && rc == ACTOR_OK; i++)
+        rc = agent_use(a, ag, &used[i]);
+    agent_free_changed(a, ag);
+    return rc;
+}
+
 actor_err_t allocator_remove_agent(allocator_t *a, const char *agent_id)
 {
     agent_t *ag = agent_find(a, agent_id);

@@ -130,6 +130,15 @@ actor_err_t allocator_revive(allocator_t *a, const char *framework_id, const cha
 actor_err_t allocator_add_agent(allocator_t *a, const char *agent_id, const resources_t *total,
                                 const allocator_used_t *used, size_t used_count);
 
+/* Usage that appeared on an agent already added (tasks a reregistering agent reports that the
+ * master did not know): as the `used` of allocator_add_agent, it counts against the agent's free
+ * resources at once, and in each framework's share once the framework is known. Usage beyond
+ * what is free still counts (the agent's report is the truth); the caller rescinds the agent's
+ * offers first so that nothing is offered twice. ACTOR_EINVAL for an unknown agent or a bad
+ * entry (nothing changes). */
+actor_err_t allocator_add_used(allocator_t *a, const char *agent_id, const allocator_used_t *used,
+                               size_t used_count);
+
 /* Removes an agent (gone or unreachable): its resources leave the pool, allocations on it are
  * forgotten, filters naming it are dropped. */
 actor_err_t allocator_remove_agent(allocator_t *a, const char *agent_id);

@@ -64,6 +64,8 @@ actor_err_t allocator_actor_revive(const actor_pid_t *alloc, const char *framewo
 actor_err_t allocator_actor_add_agent(const actor_pid_t *alloc, const char *agent_id,
                                       const resources_t *total, const allocator_used_t *used,
                                       size_t used_count);
+actor_err_t allocator_actor_add_used(const actor_pid_t *alloc, const char *agent_id,
+                                     const allocator_used_t *used, size_t used_count);
 actor_err_t allocator_actor_remove_agent(const actor_pid_t *alloc, const char *agent_id);
 actor_err_t allocator_actor_activate_agent(const actor_pid_t *alloc, const char *agent_id);
 actor_err_t allocator_actor_deactivate_agent(const actor_pid_t *alloc, const char *agent_id);

@@ -20,6 +20,7 @@ typedef enum call_kind {
     CALL_SUPPRESS,
     CALL_REVIVE,
     CALL_ADD_AGENT,
+    CALL_ADD_USED,
     CALL_REMOVE_AGENT,
     CALL_ACTIVATE_AGENT,
     CALL_DEACTIVATE_AGENT,
@@ -41,6 +42,7 @@ static const struct {
     [CALL_SUPPRESS] = {"suppress offers of framework", false},
     [CALL_REVIVE] = {"revive offers of framework", true},
     [CALL_ADD_AGENT] = {"add agent", true},
+    [CALL_ADD_USED] = {"add the usage reported by agent", false},
     [CALL_REMOVE_AGENT] = {"remove agent", false},
     [CALL_ACTIVATE_AGENT] = {"activate agent", true},
     [CALL_DEACTIVATE_AGENT] = {"deactivate agent", false},
@@ -183,6 +185,8 @@ static actor_err_t apply_agent_call(allocator_t *a, const call_t *c, double now)
     case CALL_ADD_AGENT:
         return allocator_add_agent(a, c->agent_id, c->has_resources ? &c->resources : NULL, c->used,
                                    c->used_count);
+    case CALL_ADD_USED:
+        return allocator_add_used(a, c->agent_id, c->used, c->used_count);
     case CALL_REMOVE_AGENT:
         return allocator_remove_agent(a, c->agent_id);
     case CALL_ACTIVATE_AGENT:
@@ -314,6 +318,16 @@ actor_err_t allocator_actor_add_agent(const actor_pid_t *alloc, const char *agen
             ok &= resources_copy(&c->resources, total) == ACTOR_OK;
         dup_used(c, used, used_count, &ok);
     }
+    return send_call(alloc, c, ok);
+}
+
+actor_err_t allocator_actor_add_used(const actor_pid_t *alloc, const char *agent_id,
+                                     const allocator_used_t *used, size_t used_count)
+{
+    bool ok = true;
+    call_t *c = call_new(CALL_ADD_USED, NULL, agent_id, NULL, &ok);
+    if (c != NULL)
+        dup_used(c, used, used_count, &ok);
     return send_call(alloc, c, ok);
 }
 

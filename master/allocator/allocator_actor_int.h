@@ -9,14 +9,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "actor/metrics.h"
 #include "master/allocator/allocator_actor.h"
 
 typedef struct alloc_actor {
-    allocator_t *core;        /* NULL until the setup call has run */
-    actor_pid_t master;       /* where grants go */
-    allocator_offer_fn offer; /* runs in the master */
-    int64_t interval_ns;      /* between periodic cycles */
-    bool cycle_queued;        /* a cycle event is in our own mailbox */
+    allocator_t *core;         /* NULL until the setup call has run */
+    actor_pid_t master;        /* where grants go */
+    allocator_offer_fn offer;  /* runs in the master */
+    int64_t interval_ns;       /* between periodic cycles */
+    bool cycle_queued;         /* a cycle event is in our own mailbox */
+    metrics_counter_t *runs;   /* allocator/mesos/allocation_runs: cycles that ran */
+    metrics_timer_t *run_time; /* allocator/mesos/allocation_run_ms: one sample per cycle */
 } alloc_actor_t;
 
 /* The allocator's time: the runtime clock in seconds. */

@@ -16,7 +16,8 @@ typedef struct reader {
     size_t caps[REGISTRY_KIND_COUNT]; /* bytes allocated for each repeated field */
 } reader_t;
 
-static actor_err_t open_store(const char *registry, const char *work_dir, store_t **store)
+static actor_err_t open_store(const char *registry, const char *work_dir,
+                              const store_options_t *options, store_t **store)
 {
     if (strcmp(registry, "in_memory") == 0)
         return store_open(store, "memory", NULL, NULL);
@@ -29,7 +30,7 @@ static actor_err_t open_store(const char *registry, const char *work_dir, store_
     if (path == NULL)
         return ACTOR_ENOMEM;
     snprintf(path, len, "%s/registry", work_dir);
-    actor_err_t err = store_open(store, "lmdb", path, NULL);
+    actor_err_t err = store_open(store, "lmdb", path, options);
     if (err != ACTOR_OK)
         LOG_ERROR("Failed to open the registry at %s: %s", path, actor_strerror(err));
     free(path);
@@ -146,14 +147,14 @@ static actor_err_t write_master(store_t *store, const Mesos__MasterInfo *master)
 }
 
 actor_err_t registrar_recover(const char *registry, const char *work_dir,
-                              const Mesos__MasterInfo *master, store_t **store,
-                              registry_t **previous)
+                              const store_options_t *options, const Mesos__MasterInfo *master,
+                              store_t **store, registry_t **previous)
 {
     if (registry == NULL || master == NULL || store == NULL || previous == NULL ||
         !protobuf_c_message_check(&master->base))
         return ACTOR_EINVAL;
     store_t *opened = NULL;
-    actor_err_t err = open_store(registry, work_dir, &opened);
+    actor_err_t err = open_store(registry, work_dir, options, &opened);
     if (err != ACTOR_OK)
         return err;
     registry_t *read = NULL;

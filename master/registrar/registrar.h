@@ -85,7 +85,8 @@ typedef struct registrar_options {
 } registrar_options_t;
 
 /* Opens the store of `registry` ("in_memory", or "replicated_log"/"lmdb" for the on-disk store
- * under work_dir/registry, created with its parents if needed), reads the registry into *previous
+ * under work_dir/registry, created with its parents if needed, with `options`, which may be
+ * NULL for the defaults), reads the registry into *previous
  * (caller frees with mesos__internal__registry__registry__free_unpacked()), stores `master` as the
  * registry's master (durably), and returns the open store in *store. In *previous, master is the
  * previous master's (NULL on a first start); agents, unreachable and gone are always set, possibly
@@ -95,8 +96,8 @@ typedef struct registrar_options {
  * write; logged), ACTOR_ETOOBIG (the store is full), ACTOR_ENOMEM, ACTOR_EPROTO (a stored value
  * that does not decode, or names another entry than its key; logged). Blocks on the disk. */
 actor_err_t registrar_recover(const char *registry, const char *work_dir,
-                              const Mesos__MasterInfo *master, store_t **store,
-                              Mesos__Internal__Registry__Registry **previous);
+                              const store_options_t *options, const Mesos__MasterInfo *master,
+                              store_t **store, Mesos__Internal__Registry__Registry **previous);
 
 /* Reads the agents' states from opts->store (on the calling thread) and spawns the registrar
  * actor (id "registrar", or "registrar(N)" if taken), which owns the store from then on. Errors:

@@ -4,16 +4,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "actor/filter.h"
 #include "actor/http.h"
 #include "resources/resources.h"
 #include "tests/master/support.h"
@@ -53,6 +56,29 @@ master_pids_t cluster_master_start(const master_options_t *opts)
     json_decref(with_flags.flags);
     actor_settle();
     return pids;
+}
+
+cluster_t *cluster_new(void)
+{
+    cluster_runtime_start();
+    cluster_t *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    master_options_t opts;
+    cluster_master_options(&opts, NULL);
+    c->master = cluster_master_start(&opts);
+    c->sched = fake_spawn("sched");
+    c->agent = fake_spawn("slave");
+    return c;
+}
+
+void cluster_free(cluster_t *c)
+{
+    fake_stop(c->sched);
+    fake_stop(c->agent);
+    master_stop(&c->master);
+    cluster_runtime_stop();
+    actor_filter_install(NULL, NULL);
+    free(c);
 }
 
 void cluster_advance(double seconds)
@@ -299,25 +325,7 @@ void sched_launch(fake_t *sched, const master_pids_t *master, const Mesos__Offer
     task.agent_id = offer->agent_id;
     task.command = &cmd;
     assert_int_equal(resources_to_proto(&res, &task.resources, &task.n_resources), ACTOR_OK);
-    Mesos__TaskInfo *tasks[] = {&task};
-    Mesos__Offer__Operation__Launch launch = MESOS__OFFER__OPERATION__LAUNCH__INIT;
-    launch.task_infos = tasks;
-    launch.n_task_infos = 1;
-    Mesos__Offer__Operation op = MESOS__OFFER__OPERATION__INIT;
-    op.has_type = true;
-    op.type = MESOS__OFFER__OPERATION__TYPE__LAUNCH;
-    op.launch = &launch;
-    Mesos__Offer__Operation *ops[] = {&op};
-    Mesos__OfferID *ids[] = {offer->id};
-    Mesos__Scheduler__Call__Accept accept = MESOS__SCHEDULER__CALL__ACCEPT__INIT;
-    accept.offer_ids = ids;
-    accept.n_offer_ids = 1;
-    accept.operations = ops;
-    accept.n_operations = 1;
-    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
-    call.type = MESOS__SCHEDULER__CALL__TYPE__ACCEPT;
-    call.accept = &accept;
-    sched_call(sched, master, &call);
+    sched_launch_task(sched, master, offer, &task);
     resources_proto_free(task.resources, task.n_resources);
     resources_fini(&res);
 }
@@ -371,6 +379,12 @@ void agent_register(fake_t *agent, const master_pids_t *master, const char *reso
 void agent_reregister(fake_t *agent, const master_pids_t *master, const char *framework_id,
                       const char *task_id)
 {
+    agent_reregister_with(agent, master, framework_id, task_id, NULL);
+}
+
+void agent_reregister_with(fake_t *agent, const master_pids_t *master, const char *framework_id,
+                           const char *task_id, const char *task_resources)
+{
     Mesos__Internal__ReregisterAgentMessage re = MESOS__INTERNAL__REREGISTER_AGENT_MESSAGE__INIT;
     Mesos__AgentInfo info = MESOS__AGENT_INFO__INIT;
     Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
@@ -388,6 +402,13 @@ void agent_reregister(fake_t *agent, const master_pids_t *master, const char *fr
     Mesos__Task task = MESOS__TASK__INIT;
     Mesos__TaskID tid = MESOS__TASK_ID__INIT;
     Mesos__Task *tasks[] = {&task};
+    resources_t res;
+    resources_init(&res);
+    if (task_resources != NULL) {
+        char err[256];
+        assert_int_equal(resources_parse(&res, task_resources, NULL, err, sizeof(err)), ACTOR_OK);
+        assert_int_equal(resources_to_proto(&res, &task.resources, &task.n_resources), ACTOR_OK);
+    }
     if (task_id != NULL) {
         tid.value = (char *)task_id;
         task.name = (char *)task_id;
@@ -401,6 +422,8 @@ void agent_reregister(fake_t *agent, const master_pids_t *master, const char *fr
         re.n_tasks = 1;
     }
     fake_send(agent, &master->master, &re.base);
+    resources_proto_free(task.resources, task.n_resources);
+    resources_fini(&res);
 }
 
 void agent_update(fake_t *agent, const master_pids_t *master, const char *framework_id,
@@ -443,21 +466,32 @@ uint16_t cluster_http_listen(const master_pids_t *master)
 
 typedef struct http_call {
     uint16_t port;
-    char request[4096];
+    char *request; /* the whole request */
+    size_t request_len;
     char *response;
+    size_t response_len;
     volatile int done;
 } http_call_t;
+
+static int connect_local(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
 
 static void *http_thread(void *arg)
 {
     http_call_t *c = arg;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(c->port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct timeval tv = {.tv_sec = 10};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        write(fd, c->request, strlen(c->request)) == (ssize_t)strlen(c->request)) {
+    int fd = connect_local(c->port);
+    if (fd >= 0 && write(fd, c->request, c->request_len) == (ssize_t)c->request_len) {
         size_t cap = 1 << 16, len = 0;
         char *buf = malloc(cap);
         ssize_t n;
@@ -468,20 +502,38 @@ static void *http_thread(void *arg)
         }
         buf[len] = '\0';
         c->response = buf;
+        c->response_len = len;
     }
-    close(fd);
+    if (fd >= 0)
+        close(fd);
     __atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
-char *cluster_http(uint16_t port, const char *method, const char *path, const char *body,
-                   int *status)
+/* The request text: method, path, the caller's header lines, a body. */
+static char *request_text(const char *method, const char *path, const char *headers,
+                          const void *body, size_t len, size_t *out_len)
 {
+    char head[4096];
+    int n = snprintf(head, sizeof(head),
+                     "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: "
+                     "%zu\r\n%s\r\n",
+                     method, path, len, headers != NULL ? headers : "");
+    char *text = malloc((size_t)n + len + 1);
+    memcpy(text, head, (size_t)n);
+    if (len > 0)
+        memcpy(text + n, body, len);
+    text[(size_t)n + len] = '\0';
+    *out_len = (size_t)n + len;
+    return text;
+}
+
+bool cluster_request(uint16_t port, const char *method, const char *path, const char *headers,
+                     const void *body, size_t len, cluster_response_t *out)
+{
+    memset(out, 0, sizeof(*out));
     http_call_t c = {.port = port};
-    snprintf(c.request, sizeof(c.request),
-             "%s %s HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: %zu\r\n"
-             "Content-Type: application/json\r\n\r\n%s",
-             method, path, body != NULL ? strlen(body) : 0, body != NULL ? body : "");
+    c.request = request_text(method, path, headers, body, len, &c.request_len);
     pthread_t t;
     pthread_create(&t, NULL, http_thread, &c);
     for (int i = 0; i < 10000 && !__atomic_load_n(&c.done, __ATOMIC_ACQUIRE); i++) {
@@ -489,11 +541,233 @@ char *cluster_http(uint16_t port, const char *method, const char *path, const ch
         usleep(1000);
     }
     pthread_join(t, NULL);
+    free(c.request);
     if (c.response == NULL)
-        return NULL;
-    *status = atoi(c.response + 9);
-    char *start = strstr(c.response, "\r\n\r\n");
-    char *out = strdup(start != NULL ? start + 4 : "");
+        return false;
+    char *end = strstr(c.response, "\r\n\r\n");
+    out->status = atoi(c.response + 9);
+    size_t head = end != NULL ? (size_t)(end - c.response) + 4 : c.response_len;
+    out->headers = strndup(c.response, head);
+    out->len = c.response_len - head;
+    out->body = malloc(out->len + 1);
+    memcpy(out->body, c.response + head, out->len);
+    out->body[out->len] = '\0';
     free(c.response);
+    return true;
+}
+
+void cluster_response_free(cluster_response_t *r)
+{
+    free(r->headers);
+    free(r->body);
+    memset(r, 0, sizeof(*r));
+}
+
+char *cluster_header(const char *headers, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = headers; line != NULL && *line != '\0';) {
+        const char *eol = strstr(line, "\r\n");
+        if (eol == NULL)
+            break;
+        if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            return strndup(v, (size_t)(eol - v));
+        }
+        line = eol + 2;
+    }
+    return NULL;
+}
+
+json_t *cluster_json_path(json_t *j, const char *keys)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", keys);
+    char *save = NULL;
+    for (char *k = strtok_r(buf, ".", &save); k != NULL && j != NULL;
+         k = strtok_r(NULL, ".", &save))
+        j = json_is_array(j) ? json_array_get(j, (size_t)atoi(k)) : json_object_get(j, k);
+    return j;
+}
+
+const char *cluster_json_str(json_t *j, const char *keys)
+{
+    return json_string_value(cluster_json_path(j, keys));
+}
+
+char *cluster_http(uint16_t port, const char *method, const char *path, const char *body,
+                   int *status)
+{
+    cluster_response_t r;
+    if (!cluster_request(port, method, path, "Content-Type: application/json\r\n", body,
+                         body != NULL ? strlen(body) : 0, &r))
+        return NULL;
+    *status = r.status;
+    char *out = r.body;
+    r.body = NULL;
+    cluster_response_free(&r);
     return out;
+}
+
+/* ---- streams ---- */
+
+struct cluster_stream {
+    int fd;
+    char *raw; /* bytes received and not yet de-chunked */
+    size_t raw_len, raw_cap;
+    bool head_done, ended;
+    char *head;
+    char *data; /* the de-chunked body */
+    size_t data_len, data_cap, data_pos;
+};
+
+static void append(char **buf, size_t *len, size_t *cap, const char *bytes, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        *cap = (*len + n + 1) * 2;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, bytes, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+/* Moves the complete chunks of raw into data. */
+static void dechunk(cluster_stream_t *s)
+{
+    if (!s->head_done) {
+        char *end = s->raw != NULL ? strstr(s->raw, "\r\n\r\n") : NULL;
+        if (end == NULL)
+            return;
+        size_t head = (size_t)(end - s->raw) + 4;
+        s->head = strndup(s->raw, head);
+        memmove(s->raw, s->raw + head, s->raw_len - head + 1);
+        s->raw_len -= head;
+        s->head_done = true;
+    }
+    size_t pos = 0;
+    for (;;) {
+        char *eol = s->raw != NULL ? strstr(s->raw + pos, "\r\n") : NULL;
+        if (eol == NULL)
+            break;
+        size_t size = strtoul(s->raw + pos, NULL, 16);
+        size_t start = (size_t)(eol - s->raw) + 2;
+        if (start + size + 2 > s->raw_len)
+            break;
+        if (size == 0)
+            s->ended = true;
+        append(&s->data, &s->data_len, &s->data_cap, s->raw + start, size);
+        pos = start + size + 2;
+    }
+    if (pos > 0) {
+        memmove(s->raw, s->raw + pos, s->raw_len - pos + 1);
+        s->raw_len -= pos;
+    }
+}
+
+cluster_stream_t *cluster_stream_open(uint16_t port, const char *path, const char *headers,
+                                      const void *body, size_t len)
+{
+    cluster_stream_t *s = calloc(1, sizeof(*s));
+    s->fd = connect_local(port);
+    assert_true(s->fd >= 0);
+    size_t n;
+    char *text = request_text("POST", path, headers, body, len, &n);
+    assert_int_equal(write(s->fd, text, n), (ssize_t)n);
+    free(text);
+    return s;
+}
+
+/* The next complete RecordIO record in s->data, or NULL. */
+static char *next_record(cluster_stream_t *s, size_t *len)
+{
+    char *nl =
+        s->data != NULL ? memchr(s->data + s->data_pos, '\n', s->data_len - s->data_pos) : NULL;
+    if (nl == NULL)
+        return NULL;
+    size_t size = strtoul(s->data + s->data_pos, NULL, 10);
+    size_t start = (size_t)(nl - s->data) + 1;
+    if (start + size > s->data_len)
+        return NULL;
+    char *rec = malloc(size + 1);
+    memcpy(rec, s->data + start, size);
+    rec[size] = '\0';
+    s->data_pos = start + size;
+    *len = size;
+    return rec;
+}
+
+char *cluster_stream_record(cluster_stream_t *s, int timeout_ms, size_t *len)
+{
+    for (int waited = 0;; waited++) {
+        char *rec = next_record(s, len);
+        if (rec != NULL || waited >= timeout_ms || s->ended)
+            return rec;
+        actor_settle();
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
+        if (poll(&p, 1, 1) == 1) {
+            char buf[65536];
+            ssize_t n = read(s->fd, buf, sizeof(buf));
+            if (n <= 0) {
+                s->ended = true;
+                continue;
+            }
+            append(&s->raw, &s->raw_len, &s->raw_cap, buf, (size_t)n);
+            dechunk(s);
+        }
+    }
+}
+
+const char *cluster_stream_headers(cluster_stream_t *s)
+{
+    return s->head;
+}
+
+void cluster_stream_close(cluster_stream_t *s)
+{
+    close(s->fd);
+    free(s->raw);
+    free(s->head);
+    free(s->data);
+    free(s);
+}
+
+Mesos__Scheduler__Event *sched_nth(const fake_t *sched, Mesos__Scheduler__Event__Type type,
+                                   size_t i)
+{
+    for (size_t k = 0; k < sched->count; k++) {
+        if (strcmp(sched->messages[k].type, "mesos.scheduler.Event") != 0)
+            continue;
+        Mesos__Scheduler__Event *ev = event_at(sched, k);
+        if (ev != NULL && ev->type == type && i-- == 0)
+            return ev;
+        mesos__scheduler__event__free_unpacked(ev, NULL);
+    }
+    return NULL;
+}
+
+void sched_launch_task(fake_t *sched, const master_pids_t *master, const Mesos__Offer *offer,
+                       const Mesos__TaskInfo *task)
+{
+    Mesos__TaskInfo *tasks[] = {(Mesos__TaskInfo *)task};
+    Mesos__Offer__Operation__Launch launch = MESOS__OFFER__OPERATION__LAUNCH__INIT;
+    launch.task_infos = tasks;
+    launch.n_task_infos = 1;
+    Mesos__Offer__Operation op = MESOS__OFFER__OPERATION__INIT;
+    op.has_type = true;
+    op.type = MESOS__OFFER__OPERATION__TYPE__LAUNCH;
+    op.launch = &launch;
+    Mesos__Offer__Operation *ops[] = {&op};
+    Mesos__OfferID *ids[] = {offer->id};
+    Mesos__Scheduler__Call__Accept accept = MESOS__SCHEDULER__CALL__ACCEPT__INIT;
+    accept.offer_ids = ids;
+    accept.n_offer_ids = 1;
+    accept.operations = ops;
+    accept.n_operations = 1;
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__ACCEPT;
+    call.accept = &accept;
+    sched_call(sched, master, &call);
 }

@@ -74,6 +74,12 @@ void sched_call(fake_t *sched, const master_pids_t *master, Mesos__Scheduler__Ca
 /* Launches one `sleep` task named task_id on the offer with the given resources text. */
 void sched_launch(fake_t *sched, const master_pids_t *master, const Mesos__Offer *offer,
                   const char *task_id, const char *resources);
+/* Launches task (a full TaskInfo, agent_id set) on the offer. */
+void sched_launch_task(fake_t *sched, const master_pids_t *master, const Mesos__Offer *offer,
+                       const Mesos__TaskInfo *task);
+/* The i-th (from 0) scheduler event of a type, unpacked (caller frees), or NULL. */
+Mesos__Scheduler__Event *sched_nth(const fake_t *sched, Mesos__Scheduler__Event__Type type,
+                                   size_t i);
 void sched_decline(fake_t *sched, const master_pids_t *master, const Mesos__Offer *offer,
                    double refuse_seconds);
 void sched_acknowledge(fake_t *sched, const master_pids_t *master, const Mesos__TaskStatus *s);
@@ -84,17 +90,67 @@ void agent_register(fake_t *agent, const master_pids_t *master, const char *reso
  * task_id is NULL, and settles. */
 void agent_reregister(fake_t *agent, const master_pids_t *master, const char *framework_id,
                       const char *task_id);
+/* agent_reregister with the task's resources as text (NULL: none). */
+void agent_reregister_with(fake_t *agent, const master_pids_t *master, const char *framework_id,
+                           const char *task_id, const char *task_resources);
 /* Sends a status update of task (uuid made from the state) and settles. */
 void agent_update(fake_t *agent, const master_pids_t *master, const char *framework_id,
                   const char *task_id, Mesos__TaskState state);
 
+/* The usual fixture: the runtime, a master with the in-memory registry, a scheduler and an agent
+ * spawned (neither subscribed nor registered yet); port is 0 until the test listens. */
+typedef struct cluster {
+    master_pids_t master;
+    fake_t *sched;
+    fake_t *agent;
+    uint16_t port;
+} cluster_t;
+cluster_t *cluster_new(void);
+/* Stops everything cluster_new started, and removes any message filter. */
+void cluster_free(cluster_t *c);
+
 /* Moves the paused clock and runs everything that fell due. */
 void cluster_advance(double seconds);
 
-/* GET path on the master's HTTP port (started by cluster_http_listen) while settling; returns
- * the body (caller frees) and *status, or NULL after 10 s. */
+/* Serves the master's HTTP endpoints on a free port of 127.0.0.1 (the master its root). */
 uint16_t cluster_http_listen(const master_pids_t *master);
+
+/* A request on the master's HTTP port (from cluster_http_listen) while settling: method and path,
+ * extra header lines (each ending "\r\n"; NULL for none) and a body of len bytes. Fills *out
+ * (free with cluster_response_free) and returns true, or false after 10 s without an answer. */
+typedef struct cluster_response {
+    int status;
+    char *headers; /* the status line and header lines */
+    char *body;    /* NUL-terminated; len bytes */
+    size_t len;
+} cluster_response_t;
+bool cluster_request(uint16_t port, const char *method, const char *path, const char *headers,
+                     const void *body, size_t len, cluster_response_t *out);
+void cluster_response_free(cluster_response_t *r);
+/* The value of header `name` in a header block (a new string), or NULL. */
+char *cluster_header(const char *headers, const char *name);
+
+/* The member of j at a dotted path of keys and array indices ("get_tasks.tasks.0.state"), or
+ * NULL; the string there, or NULL. */
+json_t *cluster_json_path(json_t *j, const char *keys);
+const char *cluster_json_str(json_t *j, const char *keys);
+
+/* cluster_request with a JSON Content-Type and a text body (may be NULL); returns the body
+ * (caller frees) and *status, or NULL after 10 s. */
 char *cluster_http(uint16_t port, const char *method, const char *path, const char *body,
                    int *status);
+
+/* A streaming answer (the operator API's SUBSCRIBE): POSTs the request and reads the chunked
+ * answer's RecordIO records as they come. */
+typedef struct cluster_stream cluster_stream_t;
+cluster_stream_t *cluster_stream_open(uint16_t port, const char *path, const char *headers,
+                                      const void *body, size_t len);
+/* The next record (a new NUL-terminated buffer of *len bytes), settling the runtime while it
+ * waits up to timeout_ms of wall time; NULL if none came (or the stream ended). */
+char *cluster_stream_record(cluster_stream_t *s, int timeout_ms, size_t *len);
+/* The answer's status line and headers once they arrived (NULL before). */
+const char *cluster_stream_headers(cluster_stream_t *s);
+/* Closes the connection and frees s. */
+void cluster_stream_close(cluster_stream_t *s);
 
 #endif

@@ -20,34 +20,15 @@
 #define EV(t)           MESOS__SCHEDULER__EVENT__TYPE__##t
 #define AGENT_RESOURCES "cpus:4;mem:1024;disk:1024;ports:[31000-32000]"
 
-typedef struct cluster {
-    master_pids_t master;
-    fake_t *sched;
-    fake_t *agent;
-} cluster_t;
-
 static int setup(void **state)
 {
-    cluster_runtime_start();
-    cluster_t *c = calloc(1, sizeof(*c));
-    master_options_t opts;
-    cluster_master_options(&opts, NULL);
-    c->master = cluster_master_start(&opts);
-    c->sched = fake_spawn("sched");
-    c->agent = fake_spawn("slave");
-    *state = c;
+    *state = cluster_new();
     return 0;
 }
 
 static int teardown(void **state)
 {
-    cluster_t *c = *state;
-    fake_stop(c->sched);
-    fake_stop(c->agent);
-    master_stop(&c->master);
-    cluster_runtime_stop();
-    actor_filter_install(NULL, NULL);
-    free(c);
+    cluster_free(*state);
     return 0;
 }
 
@@ -392,6 +373,106 @@ static void test_state_endpoint(void **state)
     free(body);
 }
 
+/* A known agent reregisters reporting a task the master does not know (t9): the master adds it,
+ * takes back the agent's outstanding offer, and the allocator counts t9's resources as used, so
+ * the next offer holds what is left; when t9 ends they are offered again. */
+static void test_forgotten_task_counts_against_its_agent(void **state)
+{
+    cluster_t *c = *state;
+    Mesos__Scheduler__Event *ev;
+    first_offer(c, false, &ev);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    agent_reregister_with(c->agent, &c->master, c->sched->framework_id, "t9", "cpus:1;mem:128");
+    assert_int_equal(fake_count(c->agent, "mesos.internal.AgentReregisteredMessage"), 1);
+    assert_int_equal(sched_events(c->sched, EV(RESCIND)), 1);
+
+    cluster_advance(1);
+    ev = sched_last(c->sched, EV(OFFERS));
+    assert_int_equal(sched_events(c->sched, EV(OFFERS)), 2);
+    Mesos__Offer *offer = ev->offers->offers[0];
+    for (size_t i = 0; i < offer->n_resources; i++) {
+        if (strcmp(offer->resources[i]->name, "cpus") == 0)
+            assert_true(offer->resources[i]->scalar->value == 3.0);
+        if (strcmp(offer->resources[i]->name, "mem") == 0)
+            assert_true(offer->resources[i]->scalar->value == 1024.0 - 128.0);
+    }
+    uint16_t port = cluster_http_listen(&c->master);
+    int status = 0;
+    char *body = cluster_http(port, "GET", "/slaves", NULL, &status);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    json_t *used =
+        json_object_get(json_array_get(json_object_get(j, "slaves"), 0), "used_resources");
+    assert_true(json_number_value(json_object_get(used, "cpus")) == 1.0);
+    json_decref(j);
+
+    /* t9 finishes: its cpu comes back to the allocator and is offered again, while the
+     * framework still holds the other three. */
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    agent_update(c->agent, &c->master, c->sched->framework_id, "t9",
+                 MESOS__TASK_STATE__TASK_FINISHED);
+    cluster_advance(1);
+    ev = sched_last(c->sched, EV(OFFERS));
+    assert_int_equal(sched_events(c->sched, EV(OFFERS)), 3);
+    for (size_t i = 0; i < ev->offers->offers[0]->n_resources; i++) {
+        Mesos__Resource *r = ev->offers->offers[0]->resources[i];
+        if (strcmp(r->name, "cpus") == 0)
+            assert_true(r->scalar->value == 1.0);
+    }
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+/* Every classic endpoint answers under /master/ too, and the metrics endpoints serve Mesos's
+ * keys on the master's port. */
+static void test_endpoints_and_metrics(void **state)
+{
+    cluster_t *c = *state;
+    sched_subscribe(c->sched, &c->master, NULL, 60, false, false);
+    agent_register(c->agent, &c->master, AGENT_RESOURCES);
+    uint16_t port = cluster_http_listen(&c->master);
+    static const char *const paths[] = {
+        "/master/state",  "/master/state-summary", "/master/frameworks", "/master/slaves",
+        "/master/tasks",  "/master/roles",         "/master/weights",    "/master/flags",
+        "/master/health", "/master/version",       "/state.json",        "/metrics/snapshot",
+        "/metrics",
+    };
+    int status = 0;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        char *body = cluster_http(port, "GET", paths[i], NULL, &status);
+        if (status != 200)
+            fail_msg("%s answered %d", paths[i], status);
+        free(body);
+    }
+    char *body = cluster_http(port, "GET", "/master/redirect", NULL, &status);
+    assert_int_equal(status, 307);
+    free(body);
+
+    cluster_advance(1); /* the master publishes its gauges every second */
+    body = cluster_http(port, "GET", "/metrics/snapshot", NULL, &status);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    static const char *const keys[] = {
+        "master/uptime_secs",          "master/elected",
+        "master/slaves_active",        "master/slaves_connected",
+        "master/frameworks_active",    "master/tasks_running",
+        "master/cpus_total",           "master/mem_percent",
+        "master/outstanding_offers",   "master/valid_framework_calls",
+        "master/slave_registrations",  "master/messages_register_slave",
+        "registrar/queued_operations", "allocator/mesos/allocation_runs",
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (!json_is_number(json_object_get(j, keys[i])))
+            fail_msg("/metrics/snapshot lacks %s", keys[i]);
+    }
+    assert_true(json_number_value(json_object_get(j, "master/slaves_active")) == 1.0);
+    assert_true(json_number_value(json_object_get(j, "master/cpus_total")) == 4.0);
+    json_decref(j);
+    body = cluster_http(port, "GET", "/metrics", NULL, &status);
+    assert_non_null(strstr(body, "\nmesos_master_slaves_active 1"));
+    assert_non_null(strstr(body, "# TYPE mesos_master_tasks_running gauge"));
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +486,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill_and_teardown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_run_task_reconciled_by_agent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_endpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forgotten_task_counts_against_its_agent, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_endpoints_and_metrics, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -110,10 +111,118 @@ static void test_restart_from_registry(void **state)
     nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- a registry that cannot be written ---- */
+
+static int failures;
+static actor_err_t failure_err;
+
+static void on_registry_failed(actor_err_t err, const char *message)
+{
+    (void)message;
+    failures++;
+    failure_err = err;
+}
+
+/* Registers agent with `hostname` (the test's size lever) and settles. */
+static void register_named(fake_t *agent, const master_pids_t *master, const char *hostname)
+{
+    Mesos__AgentInfo info = MESOS__AGENT_INFO__INIT;
+    info.hostname = (char *)hostname;
+    Mesos__Internal__RegisterAgentMessage reg = MESOS__INTERNAL__REGISTER_AGENT_MESSAGE__INIT;
+    reg.agent = &info;
+    fake_send(agent, &master->master, &reg.base);
+}
+
+/* A hostname far larger than a 64 KiB registry: admitting its agent cannot be stored. */
+static char *huge_hostname(void)
+{
+    enum { LEN = 256 * 1024 };
+    char *name = malloc(LEN + 1);
+    assert_non_null(name);
+    memset(name, 'h', LEN);
+    name[LEN] = '\0';
+    return name;
+}
+
+/* The registrar cannot store an admission: the master calls its registry_failed hook once, the
+ * agent is never told it registered, and nothing later is acknowledged either. */
+static void test_failed_registry_write(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/master-registry-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    failures = 0;
+    cluster_runtime_start();
+    master_options_t opts;
+    cluster_master_options(&opts, dir);
+    opts.registry_map_size = 64 * 1024;
+    opts.registry_failed = on_registry_failed;
+    master_pids_t master = cluster_master_start(&opts);
+    fake_t *small = fake_spawn("slave"), *big = fake_spawn("slave"), *late = fake_spawn("slave");
+    register_named(small, &master, "small.test");
+    assert_int_equal(fake_count(small, "mesos.internal.AgentRegisteredMessage"), 1);
+    assert_int_equal(failures, 0);
+
+    char *hostname = huge_hostname();
+    register_named(big, &master, hostname);
+    free(hostname);
+    assert_int_equal(failures, 1);
+    assert_int_equal(failure_err, ACTOR_ETOOBIG);
+    assert_int_equal(fake_count(big, "mesos.internal.AgentRegisteredMessage"), 0);
+    register_named(late, &master, "late.test");
+    assert_int_equal(fake_count(late, "mesos.internal.AgentRegisteredMessage"), 0);
+    assert_int_equal(failures, 1);
+
+    uint16_t port = cluster_http_listen(&master);
+    int status = 0;
+    char *body = cluster_http(port, "GET", "/state", NULL, &status);
+    json_t *j = json_loads(body, 0, NULL);
+    free(body);
+    assert_int_equal(json_array_size(json_object_get(j, "slaves")), 1);
+    json_decref(j);
+
+    fake_stop(small);
+    fake_stop(big);
+    fake_stop(late);
+    master_stop(&master);
+    cluster_runtime_stop();
+    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Without a hook the master exits with status 1, as Mesos's does, rather than run on a registry
+ * it could not store. In a child, where cmocka's failures cannot reach the parent: it exits 1
+ * from the hook, or 3 if it ran on. */
+static void test_failed_registry_write_exits(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/master-registry-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        cluster_runtime_start();
+        master_options_t opts;
+        cluster_master_options(&opts, dir);
+        opts.registry_map_size = 64 * 1024;
+        master_pids_t master = cluster_master_start(&opts);
+        fake_t *big = fake_spawn("slave");
+        char *hostname = huge_hostname();
+        register_named(big, &master, hostname);
+        _exit(3);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_restart_from_registry),
+        cmocka_unit_test(test_failed_registry_write),
+        cmocka_unit_test(test_failed_registry_write_exits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* Tests of registrar_recover() (recover.c): an empty registry from either backend, the master
- * recorded durably, the registry kinds and arguments it refuses, and stored values that do not
- * decode or name another entry than their key (ACTOR_EPROTO, nothing left open). Each test works
- * in its own mkdtemp directory, removed by the teardown. */
+ * recorded durably, NULL, the registry kinds and arguments it refuses, and stored values that do
+ * not decode or name another entry than their key (ACTOR_EPROTO, nothing left open). Each test
+ * works in its own mkdtemp directory, removed by the teardown. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,7 +60,7 @@ static void recover_empty(const char *kind, const char *work_dir)
     test_master_init(&master, "m1");
     store_t *store = NULL;
     registry_t *previous = NULL;
-    assert_int_equal(registrar_recover(kind, work_dir, &master, &store, &previous), ACTOR_OK);
+    assert_int_equal(registrar_recover(kind, work_dir, NULL, &master, &store, &previous), ACTOR_OK);
     assert_non_null(store);
     assert_empty(previous);
     assert_master(store, "m1");
@@ -83,7 +83,8 @@ static void test_empty_lmdb_and_master_survives(void **state)
     test_master_init(&master, "m2");
     store_t *store = NULL;
     registry_t *previous = NULL;
-    assert_int_equal(registrar_recover("lmdb", work_dir, &master, &store, &previous), ACTOR_OK);
+    assert_int_equal(registrar_recover("lmdb", work_dir, NULL, &master, &store, &previous),
+                     ACTOR_OK);
     assert_non_null(previous->master);
     assert_string_equal(previous->master->info->id, "m1"); /* the one before */
     assert_master(store, "m2");
@@ -98,12 +99,16 @@ static void test_refused_arguments(void **state)
     test_master_init(&master, "m1");
     store_t *store = NULL;
     registry_t *previous = NULL;
-    assert_int_equal(registrar_recover("zookeeper", dir, &master, &store, &previous), ACTOR_EINVAL);
-    assert_int_equal(registrar_recover("lmdb", NULL, &master, &store, &previous), ACTOR_EINVAL);
-    assert_int_equal(registrar_recover("lmdb", "", &master, &store, &previous), ACTOR_EINVAL);
-    assert_int_equal(registrar_recover("in_memory", dir, NULL, &store, &previous), ACTOR_EINVAL);
+    assert_int_equal(registrar_recover("zookeeper", dir, NULL, &master, &store, &previous),
+                     ACTOR_EINVAL);
+    assert_int_equal(registrar_recover("lmdb", NULL, NULL, &master, &store, &previous),
+                     ACTOR_EINVAL);
+    assert_int_equal(registrar_recover("lmdb", "", NULL, &master, &store, &previous), ACTOR_EINVAL);
+    assert_int_equal(registrar_recover("in_memory", dir, NULL, NULL, &store, &previous),
+                     ACTOR_EINVAL);
     master.id = NULL; /* a required field */
-    assert_int_equal(registrar_recover("in_memory", dir, &master, &store, &previous), ACTOR_EINVAL);
+    assert_int_equal(registrar_recover("in_memory", dir, NULL, &master, &store, &previous),
+                     ACTOR_EINVAL);
     assert_null(store);
     assert_null(previous);
 }
@@ -118,7 +123,8 @@ static void expect_eproto(const char *dir, const char *key, const void *value, s
     test_master_init(&master, "m1");
     registry_t *previous = NULL;
     store = NULL;
-    assert_int_equal(registrar_recover("lmdb", dir, &master, &store, &previous), ACTOR_EPROTO);
+    assert_int_equal(registrar_recover("lmdb", dir, NULL, &master, &store, &previous),
+                     ACTOR_EPROTO);
     assert_null(store);
     assert_null(previous);
     store = test_store_open(dir, 0); /* closed by the failed recovery: it opens again */

@@ -124,7 +124,7 @@ static registry_t *start(fixture_t *f, const char *kind, const char *master_id, 
     test_master_init(&master, master_id);
     store_t *store = NULL;
     registry_t *registry = NULL;
-    assert_int_equal(registrar_recover(kind, f->dir, &master, &store, &registry), ACTOR_OK);
+    assert_int_equal(registrar_recover(kind, f->dir, NULL, &master, &store, &registry), ACTOR_OK);
     registrar_options_t opts = {.store = store, .failed = test_failed};
     assert_int_equal(registrar_spawn(&opts, &f->registrar), ACTOR_OK);
     assert_string_equal(f->registrar.id, "registrar");
@@ -319,7 +319,7 @@ static void child_admit_then_die(fixture_t *f)
     registry_t *previous = NULL;
     test_agent_t a1;
     test_agent_init(&a1, "a1", "host1");
-    if (registrar_recover("lmdb", f->dir, &master, &store, &previous) != ACTOR_OK)
+    if (registrar_recover("lmdb", f->dir, NULL, &master, &store, &previous) != ACTOR_OK)
         store = NULL;
     child_submit(store, test_failed, admit(&a1), die_when_answered);
 }

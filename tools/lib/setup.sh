@@ -3,7 +3,8 @@
 
 # Packages every build needs; the test command adds its own (clang for fuzzing, ...).
 MESOS_PACKAGES="cmake make gcc pkg-config protobuf-c-compiler libprotobuf-c-dev libnng-dev
-libev-dev libhttp-parser-dev libjansson-dev libcmocka-dev uthash-dev liblmdb-dev"
+libev-dev libhttp-parser-dev libjansson-dev libcmocka-dev uthash-dev liblmdb-dev
+libcurl4-openssl-dev libarchive-dev"
 
 # ensure_packages PKG...: installs what is missing.
 ensure_packages() {

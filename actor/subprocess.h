@@ -1,0 +1,79 @@
+/*
+ * subprocess.h: starting processes and hearing of their exit, for actors (libprocess's
+ * subprocess and reap).
+ *
+ * actor_subprocess_spawn() starts a program with vfork+execve, never fork, so that a large
+ * process (an agent with thousands of tasks) pays nothing to copy its page tables. Between the
+ * vfork and the execve the child only makes async-signal-safe system calls, in this order: it
+ * writes its pid into each listed cgroup.procs file (so that the program starts inside its
+ * cgroups, with no window outside them), starts a new session if asked, redirects stdin, stdout
+ * and stderr, changes directory, drops to the given user (setgroups, setgid, setuid), resets
+ * every signal to its default disposition with nothing blocked (a task must not inherit an
+ * agent's ignored SIGPIPE or blocked SIGTERM), closes every descriptor above 2 (the caller's
+ * sockets are not the program's), and executes the program. A failure in any of these steps is
+ * reported by the spawn call itself, with the step and errno in the message, and the child exits
+ * with status 127 (already reaped when the call returns). Safe to call from any thread, handlers
+ * included: the caller's thread waits only until the child has executed its program.
+ *
+ * actor_subprocess_watch() tells an actor when a process exits. It works with a pidfd on the
+ * runtime's I/O thread, so it needs no SIGCHLD handler and no thread per process, and it works for
+ * processes that are not our children (executors that an agent recovers after a restart): for
+ * a child the watch also reaps it and reports its wait status; for another process the status is
+ * unknown. The runtime's watches belong to a hidden actor, "reaper(N)", spawned on the first
+ * watch: when the runtime stops, the watches still pending end with their callbacks run once with
+ * self NULL and status -1 (the processes themselves are left alone).
+ */
+#ifndef ACTOR_SUBPROCESS_H
+#define ACTOR_SUBPROCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "actor/actor.h"
+
+typedef struct actor_subprocess_options {
+    const char *path;  /* the program: an absolute or relative file name, not searched in PATH */
+    char *const *argv; /* NULL-terminated; argv[0] is what the program sees as its name */
+    char *const *envp; /* NULL-terminated; NULL = this process's environment */
+    const char *cwd;   /* NULL = this process's working directory */
+    /* Each NULL = inherit this process's descriptor. stdout and stderr files are opened
+     * O_CREAT|O_APPEND, mode 0644, stdin read-only, by the child before it changes directory or
+     * user (so relative names are relative to this process's directory, and files are created
+     * as this process's user). */
+    const char *stdin_path;
+    const char *stdout_path;
+    const char *stderr_path;
+    bool new_session; /* setsid(): the program leads its own process group (kill(-pid, sig)) */
+    /* Run as this user: uid, gid and supplementary groups; only when switch_user is set. */
+    bool switch_user;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    size_t group_count;
+    /* cgroup.procs (v1 or v2) files the child joins before anything else. */
+    const char *const *cgroup_procs;
+    size_t cgroup_count;
+} actor_subprocess_options_t;
+
+/* Starts the program. On success *pid receives its pid; the caller should watch it (or reap it)
+ * so that it does not stay a zombie. Errors: ACTOR_EINVAL (no path or argv), ACTOR_ESYSTEM with
+ * a message in err ("chdir /x: No such file or directory", "execve /bin/nope: ..."; err may be
+ * NULL). */
+actor_err_t actor_subprocess_spawn(const actor_subprocess_options_t *opts, pid_t *pid, char *err,
+                                   size_t err_len);
+
+/* Told inside the watching actor that pid exited. status is the wait status (WIFEXITED, ...) for
+ * a child of this process, -1 for a process that is not (or that someone else reaped). As with
+ * actor_dispatch, if the actor is gone fn runs with self and state NULL so that it can free arg. */
+typedef void (*actor_subprocess_exit_fn)(actor_t *self, void *state, pid_t pid, int status,
+                                         void *arg);
+
+/* Watches pid for `to`: fn runs in `to` once the process exited (at once, in effect, if it
+ * already has). Thread-safe; may be called from handlers. Errors: ACTOR_EINVAL (no `to` or fn,
+ * pid <= 0), ACTOR_ESYSTEM when no such process exists (ESRCH: it is gone and reaped, or never
+ * was), ACTOR_ENOMEM, ACTOR_ECLOSED when the runtime stopped. On error fn never runs. */
+actor_err_t actor_subprocess_watch(const actor_pid_t *to, pid_t pid, actor_subprocess_exit_fn fn,
+                                   void *arg);
+
+#endif

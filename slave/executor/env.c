@@ -1,0 +1,97 @@
+/*
+ * env.c: the command executor's options from the environment the agent gives it, with the
+ * variable names and defaults of Mesos's executor driver; see executor.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "actor/clock.h"
+#include "actor/flags.h"
+#include "slave/executor/executor.h"
+
+#define DEFAULT_RECOVERY_TIMEOUT_NS      (15 * 60 * ACTOR_NS_PER_SEC)
+#define DEFAULT_SHUTDOWN_GRACE_PERIOD_NS (5 * ACTOR_NS_PER_SEC)
+
+static const char *lookup(char *const *env, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+        if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+            return env[i] + n + 1;
+    return NULL;
+}
+
+/* The value of name, else of its old "SLAVE" spelling (alias may be NULL). */
+static const char *lookup_either(char *const *env, const char *name, const char *alias)
+{
+    const char *value = lookup(env, name);
+    return value != NULL || alias == NULL ? value : lookup(env, alias);
+}
+
+static actor_err_t require(char *const *env, const char *name, const char **out, char *err,
+                           size_t err_len)
+{
+    *out = lookup(env, name);
+    if (*out != NULL && (*out)[0] != '\0')
+        return ACTOR_OK;
+    snprintf(err, err_len, "Expecting '%s' to be set in the environment", name);
+    return ACTOR_EINVAL;
+}
+
+static actor_err_t duration(char *const *env, const char *name, int64_t *ns, char *err,
+                            size_t err_len)
+{
+    const char *value = lookup(env, name);
+    if (value == NULL || flags_duration_parse(value, ns) == ACTOR_OK)
+        return ACTOR_OK;
+    snprintf(err, err_len, "Failed to parse %s '%s': expected a duration such as 5secs or 15mins",
+             name, value);
+    return ACTOR_EINVAL;
+}
+
+static actor_err_t agent_pid(char *const *env, actor_pid_t *pid, char *err, size_t err_len)
+{
+    const char *value = lookup_either(env, "MESOS_AGENT_PID", "MESOS_SLAVE_PID");
+    if (value == NULL) {
+        snprintf(err, err_len, "Expecting 'MESOS_AGENT_PID' to be set in the environment");
+        return ACTOR_EINVAL;
+    }
+    if (actor_pid_parse(value, pid) != ACTOR_OK || pid->ip == 0 || pid->port == 0) {
+        snprintf(err, err_len,
+                 "Failed to parse MESOS_AGENT_PID '%s': expected a PID such as "
+                 "slave(1)@127.0.0.1:5051",
+                 value);
+        return ACTOR_EINVAL;
+    }
+    return ACTOR_OK;
+}
+
+actor_err_t executor_options_from_env(executor_options_t *opts, char *const *env, char *err,
+                                      size_t err_len)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->recovery_timeout_ns = DEFAULT_RECOVERY_TIMEOUT_NS;
+    opts->shutdown_grace_period_ns = DEFAULT_SHUTDOWN_GRACE_PERIOD_NS;
+    opts->environ = env;
+    actor_err_t rc = agent_pid(env, &opts->agent, err, err_len);
+    if (rc == ACTOR_OK)
+        rc = require(env, "MESOS_FRAMEWORK_ID", &opts->framework_id, err, err_len);
+    if (rc == ACTOR_OK)
+        rc = require(env, "MESOS_EXECUTOR_ID", &opts->executor_id, err, err_len);
+    if (rc == ACTOR_OK)
+        rc = require(env, "MESOS_DIRECTORY", &opts->directory, err, err_len);
+    if (rc == ACTOR_OK)
+        rc = duration(env, "MESOS_RECOVERY_TIMEOUT", &opts->recovery_timeout_ns, err, err_len);
+    if (rc == ACTOR_OK)
+        rc = duration(env, "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", &opts->shutdown_grace_period_ns,
+                      err, err_len);
+    if (rc != ACTOR_OK)
+        return rc;
+    opts->sandbox = lookup(env, "MESOS_SANDBOX");
+    if (opts->sandbox == NULL || opts->sandbox[0] == '\0')
+        opts->sandbox = opts->directory;
+    opts->agent_id = lookup_either(env, "MESOS_AGENT_ID", "MESOS_SLAVE_ID");
+    const char *checkpoint = lookup(env, "MESOS_CHECKPOINT");
+    opts->checkpoint = checkpoint != NULL && strcmp(checkpoint, "1") == 0; /* as Mesos reads it */
+    return ACTOR_OK;
+}

@@ -1,0 +1,69 @@
+/*
+ * e2e.h: end-to-end runs of the framework binaries: a mesos-local cluster in a child process on
+ * a free port of 127.0.0.1 (simulated containers), and programs run against it with their
+ * output captured, each waited for with a deadline and killed when it passes. The binaries come
+ * from MESOS_TEST_BIN_DIR (set by mesos_add_tests).
+ */
+#ifndef TESTS_FRAMEWORKS_E2E_H
+#define TESTS_FRAMEWORKS_E2E_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct e2e_cluster {
+    pid_t pid;            /* mesos-local; 0 when not running */
+    uint16_t port;        /* its HTTP port (actor port + 10000) */
+    char master[32];      /* "127.0.0.1:PORT" */
+    char master_flag[48]; /* "--master=127.0.0.1:PORT" */
+    char work_dir[64];    /* removed by e2e_cluster_stop */
+    char bin_dir[4096];
+} e2e_cluster_t;
+
+/* The binary directory, or NULL when MESOS_TEST_BIN_DIR is not set (the test should skip). */
+const char *e2e_bin_dir(void);
+
+/* Starts mesos-local with two simulated agents of cpus:4;mem:4096 and waits (10 s at most)
+ * until its master answers /health and both agents registered. Asserts on failure (after
+ * killing what it started). */
+void e2e_cluster_start(e2e_cluster_t *c);
+
+/* Stops mesos-local (SIGTERM, then SIGKILL after 5 s), removes the work directory. Safe on a
+ * cluster that never started. */
+void e2e_cluster_stop(e2e_cluster_t *c);
+
+/* cmocka group fixtures: *state becomes a started cluster (not started when e2e_bin_dir() is
+ * NULL: the tests then skip), stopped and freed by e2e_teardown. */
+int e2e_setup(void **state);
+int e2e_teardown(void **state);
+
+/* One program's run: exit status (-1 when it was killed at the deadline or by a signal) and its
+ * output. */
+typedef struct e2e_run {
+    int status;
+    char *out; /* stdout, NUL-terminated; free with e2e_run_free */
+    char *err; /* stderr */
+} e2e_run_t;
+
+/* Runs argv (argv[0] a binary name in the bin directory) with stdout and stderr captured in
+ * files of c->work_dir, waiting up to timeout_ms; kills it at the deadline. */
+void e2e_run(e2e_cluster_t *c, char *const argv[], int timeout_ms, e2e_run_t *run);
+void e2e_run_free(e2e_run_t *run);
+
+/* e2e_run in two steps: start argv in the background, then wait for it (killing it at the
+ * deadline) and collect its output. */
+pid_t e2e_start(e2e_cluster_t *c, char *const argv[]);
+void e2e_finish(e2e_cluster_t *c, pid_t pid, const char *name, int timeout_ms, e2e_run_t *run);
+
+/* GET path from the cluster's master: the body (caller frees) on 200, else NULL. */
+char *e2e_get(const e2e_cluster_t *c, const char *path);
+
+/* Polls GET path every 50 ms until the body contains `needle` at least `count` times, for
+ * timeout_ms at most; returns whether it did. */
+bool e2e_poll(const e2e_cluster_t *c, const char *path, const char *needle, size_t count,
+              int timeout_ms);
+
+/* The last non-empty line of text (a new string), or NULL. */
+char *e2e_last_line(const char *text);
+
+#endif

@@ -1,0 +1,349 @@
+/* The agent with real processes: the real master and agent in this process (the runtime on a
+ * loopback transport so that mesos-executor can reach the agent, the clock running), a fake
+ * scheduler, and real tasks run by build/bin/mesos-executor: success with its output in the
+ * sandbox, failure with the exit status, kill, an unknown user, fetched URIs and a failed fetch,
+ * and, as root with cgroups v1, a task killed for exceeding its memory limit. These tests wait
+ * on real processes, so they poll with a deadline. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "resources/resources.h"
+#include "slave/agent.h"
+#include "tests/master/support.h"
+
+#define EV(t) MESOS__SCHEDULER__EVENT__TYPE__##t
+
+typedef struct agent_cluster {
+    master_pids_t master;
+    fake_t *sched;
+    actor_pid_t agent;
+    char work_dir[64];
+    Mesos__Offer *offer; /* the first offer (owned by offer_event) */
+    Mesos__Scheduler__Event *offer_event;
+    size_t acked; /* UPDATE events acknowledged so far */
+} agent_cluster_t;
+
+/* Runs actors until cond(arg) holds or 20 s pass. */
+static bool wait_for(bool (*cond)(agent_cluster_t *c, void *arg), agent_cluster_t *c, void *arg)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        actor_settle();
+        if (cond(c, arg))
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 20)
+            return false;
+        usleep(5000);
+    }
+}
+
+static bool has_offer(agent_cluster_t *c, void *arg)
+{
+    (void)arg;
+    return sched_events(c->sched, EV(OFFERS)) > 0;
+}
+
+static int setup_with(void **state, const char *isolation, bool switch_user)
+{
+    actor_runtime_options_t ro;
+    actor_runtime_options_init(&ro);
+    ro.workers = 0;
+    ro.port = 0; /* a loopback transport on any free port, for the executors */
+    assert_int_equal(actor_runtime_start(&ro), ACTOR_OK);
+    agent_cluster_t *c = calloc(1, sizeof(*c));
+    master_options_t mo;
+    cluster_master_options(&mo, NULL);
+    mo.allocation_interval_ns = 50 * ACTOR_NS_PER_MS;
+    c->master = cluster_master_start(&mo);
+    c->sched = fake_spawn("sched");
+    snprintf(c->work_dir, sizeof(c->work_dir), "/tmp/test_agent_proc.XXXXXX");
+    assert_non_null(mkdtemp(c->work_dir));
+    agent_options_t o;
+    agent_options_init(&o);
+    char master[ACTOR_PID_STRLEN], err[512] = "", subtree[64];
+    actor_pid_format(&c->master.master, master, sizeof(master));
+    snprintf(subtree, sizeof(subtree), "mesos-test-%d", (int)getpid());
+    o.master = master;
+    o.work_dir = c->work_dir;
+    o.resources = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]";
+    o.launcher_dir = getenv("MESOS_TEST_BIN_DIR");
+    o.isolation = isolation;
+    o.cgroups_subtree = subtree;
+    o.switch_user = switch_user; /* the fake scheduler's user is 'tester' */
+    o.executor_shutdown_grace_period_ns = ACTOR_NS_PER_SEC;
+    assert_non_null(o.launcher_dir);
+    if (agent_start(&o, &c->agent, err, sizeof(err)) != ACTOR_OK) {
+        print_message("agent_start: %s\n", err);
+        fail();
+    }
+    sched_subscribe(c->sched, &c->master, NULL, 60, false, false);
+    assert_true(wait_for(has_offer, c, NULL));
+    c->offer_event = sched_last(c->sched, EV(OFFERS));
+    c->offer = c->offer_event->offers->offers[0];
+    *state = c;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, "posix/cpu,posix/mem", false);
+}
+
+static int setup_switch_user(void **state)
+{
+    return setup_with(state, "posix/cpu,posix/mem", true);
+}
+
+static int teardown(void **state)
+{
+    agent_cluster_t *c = *state;
+    if (c->offer_event != NULL)
+        mesos__scheduler__event__free_unpacked(c->offer_event, NULL);
+    agent_stop(&c->agent);
+    fake_stop(c->sched);
+    master_stop(&c->master);
+    actor_runtime_stop();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", c->work_dir);
+    assert_int_equal(system(cmd), 0);
+    free(c);
+    return 0;
+}
+
+/* Launches one task with a shell command (and optional URI and user) on the first offer. */
+static void launch(agent_cluster_t *c, const char *task_id, const char *command, const char *mem,
+                   const char *uri, const char *user)
+{
+    char text[64];
+    snprintf(text, sizeof(text), "cpus:0.5;mem:%s", mem);
+    resources_t res;
+    char err[256];
+    assert_int_equal(resources_parse(&res, text, NULL, err, sizeof(err)), ACTOR_OK);
+    Mesos__TaskInfo task = MESOS__TASK_INFO__INIT;
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    Mesos__CommandInfo cmd = MESOS__COMMAND_INFO__INIT;
+    Mesos__CommandInfo__URI u = MESOS__COMMAND_INFO__URI__INIT;
+    Mesos__CommandInfo__URI *uris[] = {&u};
+    tid.value = (char *)task_id;
+    cmd.value = (char *)command;
+    cmd.user = (char *)user;
+    if (uri != NULL) {
+        u.value = (char *)uri;
+        cmd.uris = uris;
+        cmd.n_uris = 1;
+    }
+    task.name = (char *)task_id;
+    task.task_id = &tid;
+    task.agent_id = c->offer->agent_id;
+    task.command = &cmd;
+    assert_int_equal(resources_to_proto(&res, &task.resources, &task.n_resources), ACTOR_OK);
+    sched_launch_task(c->sched, &c->master, c->offer, &task);
+    resources_proto_free(task.resources, task.n_resources);
+    resources_fini(&res);
+}
+
+/* Acknowledges each new update, as a framework must for the agent to send the next one; true
+ * (with the event in *arg, owned by the caller) at the first terminal one. */
+static bool terminal_seen(agent_cluster_t *c, void *arg)
+{
+    Mesos__Scheduler__Event **out = arg;
+    size_t n = sched_events(c->sched, EV(UPDATE));
+    for (; c->acked < n; c->acked++) {
+        Mesos__Scheduler__Event *ev = sched_nth(c->sched, EV(UPDATE), c->acked);
+        int s = ev->update->status->state;
+        sched_acknowledge(c->sched, &c->master, ev->update->status);
+        if (s != MESOS__TASK_STATE__TASK_STAGING && s != MESOS__TASK_STATE__TASK_STARTING &&
+            s != MESOS__TASK_STATE__TASK_RUNNING && s != MESOS__TASK_STATE__TASK_KILLING) {
+            c->acked++;
+            *out = ev;
+            return true;
+        }
+        mesos__scheduler__event__free_unpacked(ev, NULL);
+    }
+    return false;
+}
+
+static Mesos__TaskStatus *wait_terminal(agent_cluster_t *c, Mesos__Scheduler__Event **ev)
+{
+    *ev = NULL;
+    assert_true(wait_for(terminal_seen, c, ev));
+    return (*ev)->update->status;
+}
+
+static char *sandbox_file(agent_cluster_t *c, const char *task_id, const char *name)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "cat %s/slaves/*/frameworks/*/executors/%s/runs/latest/%s 2>/dev/null || "
+             "cat %s/slaves/*/frameworks/*/executors/%s/runs/*/%s",
+             c->work_dir, task_id, name, c->work_dir, task_id, name);
+    FILE *p = popen(cmd, "r");
+    char *buf = calloc(1, 4096);
+    size_t n = fread(buf, 1, 4095, p);
+    buf[n] = '\0';
+    pclose(p);
+    return buf;
+}
+
+static void test_task_finishes_with_output(void **state)
+{
+    agent_cluster_t *c = *state;
+    launch(c, "hello", "echo hello from the task", "64", NULL, NULL);
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FINISHED);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    char *out = sandbox_file(c, "hello", "stdout");
+    assert_non_null(strstr(out, "hello from the task"));
+    free(out);
+}
+
+static void test_task_fails_with_status(void **state)
+{
+    agent_cluster_t *c = *state;
+    launch(c, "fails", "exit 3", "64", NULL, NULL);
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FAILED);
+    assert_non_null(s->message);
+    assert_non_null(strstr(s->message, "3"));
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+static bool running_seen(agent_cluster_t *c, void *arg)
+{
+    (void)arg;
+    bool running = false;
+    size_t n = sched_events(c->sched, EV(UPDATE));
+    for (; c->acked < n; c->acked++) {
+        Mesos__Scheduler__Event *ev = sched_nth(c->sched, EV(UPDATE), c->acked);
+        running |= ev->update->status->state == MESOS__TASK_STATE__TASK_RUNNING;
+        sched_acknowledge(c->sched, &c->master, ev->update->status);
+        mesos__scheduler__event__free_unpacked(ev, NULL);
+    }
+    return running;
+}
+
+static void test_kill(void **state)
+{
+    agent_cluster_t *c = *state;
+    launch(c, "sleeper", "sleep 100", "64", NULL, NULL);
+    assert_true(wait_for(running_seen, c, NULL));
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    tid.value = "sleeper";
+    Mesos__Scheduler__Call__Kill kill = MESOS__SCHEDULER__CALL__KILL__INIT;
+    kill.task_id = &tid;
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__KILL;
+    call.kill = &kill;
+    sched_call(c->sched, &c->master, &call);
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_KILLED);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+static void test_unknown_user(void **state)
+{
+    agent_cluster_t *c = *state;
+    if (geteuid() != 0)
+        skip();
+    launch(c, "nouser", "true", "64", NULL, "no-such-user-here");
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FAILED);
+    assert_non_null(strstr(s->message, "no-such-user-here"));
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+static void test_fetch(void **state)
+{
+    agent_cluster_t *c = *state;
+    char path[128];
+    snprintf(path, sizeof(path), "%s/payload.txt", c->work_dir);
+    FILE *f = fopen(path, "w");
+    fputs("fetched payload\n", f);
+    fclose(f);
+    char uri[160];
+    snprintf(uri, sizeof(uri), "file://%s", path);
+    launch(c, "fetch", "cat payload.txt", "64", uri, NULL);
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FINISHED);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    char *out = sandbox_file(c, "fetch", "stdout");
+    assert_non_null(strstr(out, "fetched payload"));
+    free(out);
+}
+
+static void test_failed_fetch(void **state)
+{
+    agent_cluster_t *c = *state;
+    launch(c, "badfetch", "true", "64", "file:///no/such/file.tar.gz", NULL);
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FAILED);
+    assert_int_equal(s->reason, MESOS__TASK_STATUS__REASON__REASON_CONTAINER_LAUNCH_FAILED);
+    assert_non_null(strstr(s->message, "/no/such/file.tar.gz"));
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+static int setup_cgroups(void **state)
+{
+    if (geteuid() != 0 || access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) != 0) {
+        *state = NULL;
+        return 0;
+    }
+    return setup_with(state, "cgroups/cpu,cgroups/mem", false);
+}
+
+static int teardown_cgroups(void **state)
+{
+    return *state != NULL ? teardown(state) : 0;
+}
+
+static void test_memory_limit(void **state)
+{
+    agent_cluster_t *c = *state;
+    if (c == NULL) {
+        print_message("skipped: needs root and the cgroup v1 memory controller\n");
+        skip();
+    }
+    /* 32 MB for the task (and 32 MB for the executor): holding 300 MB in a shell variable
+     * crosses it. */
+    launch(c, "hog", "x=$(head -c 300000000 /dev/zero | tr '\\0' a); sleep 5", "32", NULL, NULL);
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FAILED);
+    assert_int_equal(s->reason, MESOS__TASK_STATUS__REASON__REASON_CONTAINER_LIMITATION_MEMORY);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+int main(void)
+{
+    if (getenv("MESOS_TEST_BIN_DIR") == NULL) {
+        print_message("MESOS_TEST_BIN_DIR is not set (run through ctest)\n");
+        return 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_task_finishes_with_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_fails_with_status, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_user, setup_switch_user, teardown),
+        cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_fetch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_limit, setup_cgroups, teardown_cgroups),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

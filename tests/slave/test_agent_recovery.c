@@ -1,0 +1,287 @@
+/* Agent recovery with real processes: the master and a checkpointing scheduler in this process,
+ * the real mesos-agent binary beside it. A task runs; the agent is killed with SIGKILL and
+ * started again on the same work directory and ports; its executor, still running, reconnects,
+ * the agent reregisters as the same agent, and the task's later updates (its kill) arrive, with
+ * no TASK_LOST or TASK_FAILED on the way. Also: a task of a framework that does not checkpoint
+ * ends when its agent restarts, as in Mesos. Real processes: these tests poll with deadlines. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "resources/resources.h"
+#include "tests/master/support.h"
+
+#define EV(t) MESOS__SCHEDULER__EVENT__TYPE__##t
+
+extern char **environ;
+
+typedef struct recovery {
+    master_pids_t master;
+    fake_t *sched;
+    char work_dir[64];
+    uint16_t http_port, actor_port;
+    pid_t agent;
+    size_t acked;
+} recovery_t;
+
+/* A port nothing listens on now (the kernel's pick for a socket bound to port 0). */
+static uint16_t free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static void start_agent(recovery_t *r)
+{
+    char master[ACTOR_PID_STRLEN], a_master[300], a_port[32], a_actor[32], a_work[128];
+    char bin[512], launcher[512];
+    const char *dir = getenv("MESOS_TEST_BIN_DIR");
+    actor_pid_format(&r->master.master, master, sizeof(master));
+    snprintf(a_master, sizeof(a_master), "--master=%s", master);
+    snprintf(a_port, sizeof(a_port), "--port=%u", r->http_port);
+    snprintf(a_actor, sizeof(a_actor), "--actor_port=%u", r->actor_port);
+    snprintf(a_work, sizeof(a_work), "--work_dir=%s", r->work_dir);
+    snprintf(bin, sizeof(bin), "%s/mesos-agent", dir);
+    snprintf(launcher, sizeof(launcher), "--launcher_dir=%s", dir);
+    char *argv[] = {bin,
+                    a_master,
+                    a_port,
+                    a_actor,
+                    a_work,
+                    launcher,
+                    "--resources=cpus:2;mem:1024;disk:1024;ports:[31000-32000]",
+                    "--switch_user=false",
+                    "--registration_backoff_factor=100ms",
+                    NULL};
+    assert_int_equal(posix_spawn(&r->agent, bin, NULL, NULL, argv, environ), 0);
+}
+
+/* Runs actors until cond holds or 20 s pass. */
+static bool wait_for(bool (*cond)(recovery_t *r, void *arg), recovery_t *r, void *arg)
+{
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        actor_settle();
+        if (cond(r, arg))
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec > 20)
+            return false;
+        usleep(5000);
+    }
+}
+
+static bool has_offer(recovery_t *r, void *arg)
+{
+    (void)arg;
+    return sched_events(r->sched, EV(OFFERS)) > 0;
+}
+
+/* Acknowledges new updates; true once one in the state *arg arrived. Fails at a LOST or FAILED
+ * one (the thing recovery must prevent). */
+static bool update_seen(recovery_t *r, void *arg)
+{
+    int want = *(int *)arg;
+    bool seen = false;
+    size_t n = sched_events(r->sched, EV(UPDATE));
+    for (; r->acked < n; r->acked++) {
+        Mesos__Scheduler__Event *ev = sched_nth(r->sched, EV(UPDATE), r->acked);
+        int state = ev->update->status->state;
+        sched_acknowledge(r->sched, &r->master, ev->update->status);
+        mesos__scheduler__event__free_unpacked(ev, NULL);
+        if (want != MESOS__TASK_STATE__TASK_LOST) {
+            assert_int_not_equal(state, MESOS__TASK_STATE__TASK_LOST);
+            assert_int_not_equal(state, MESOS__TASK_STATE__TASK_FAILED);
+        }
+        seen |= state == want;
+    }
+    return seen;
+}
+
+/* The restarted agent recovered the task and is registered with the master again. */
+static bool agent_reregistered(recovery_t *r, void *arg)
+{
+    const char *agent_id = arg;
+    int status = 0;
+    char *body = cluster_http(r->http_port, "GET", "/state", NULL, &status);
+    bool ok = body != NULL && status == 200 && strstr(body, agent_id) != NULL &&
+              strstr(body, "\"tasks\":[{") != NULL && strstr(body, "master_hostname") != NULL;
+    free(body);
+    return ok;
+}
+
+/* Kills what the test's tasks left running: processes whose environment names the sandbox. */
+static void kill_leftovers(const char *work_dir)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *ent;
+    char want[128];
+    snprintf(want, sizeof(want), "MESOS_DIRECTORY=%s", work_dir);
+    while (d != NULL && (ent = readdir(d)) != NULL) {
+        pid_t pid = (pid_t)atoi(ent->d_name);
+        char path[64], buf[8192];
+        if (pid <= 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
+            buf[n] = '\0';
+            if (strncmp(buf + i, want, strlen(want)) == 0) {
+                kill(-pid, SIGKILL);
+                kill(pid, SIGKILL);
+                break;
+            }
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+}
+
+static int setup(void **state)
+{
+    actor_runtime_options_t ro;
+    actor_runtime_options_init(&ro);
+    ro.workers = 0;
+    ro.port = 0;
+    assert_int_equal(actor_runtime_start(&ro), ACTOR_OK);
+    recovery_t *r = calloc(1, sizeof(*r));
+    master_options_t mo;
+    cluster_master_options(&mo, NULL);
+    mo.allocation_interval_ns = 50 * ACTOR_NS_PER_MS;
+    r->master = cluster_master_start(&mo);
+    r->sched = fake_spawn("sched");
+    snprintf(r->work_dir, sizeof(r->work_dir), "/tmp/test_agent_recovery.XXXXXX");
+    assert_non_null(mkdtemp(r->work_dir));
+    r->http_port = free_port();
+    r->actor_port = free_port();
+    *state = r;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    recovery_t *r = *state;
+    if (r->agent > 0) {
+        kill(r->agent, SIGKILL);
+        waitpid(r->agent, NULL, 0);
+    }
+    kill_leftovers(r->work_dir);
+    fake_stop(r->sched);
+    master_stop(&r->master);
+    actor_runtime_stop();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", r->work_dir);
+    assert_int_equal(system(cmd), 0);
+    free(r);
+    return 0;
+}
+
+static void launch_sleep(recovery_t *r, const Mesos__Offer *offer)
+{
+    resources_t res;
+    char err[256];
+    assert_int_equal(resources_parse(&res, "cpus:0.5;mem:64", NULL, err, sizeof(err)), ACTOR_OK);
+    Mesos__TaskInfo task = MESOS__TASK_INFO__INIT;
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    Mesos__CommandInfo cmd = MESOS__COMMAND_INFO__INIT;
+    tid.value = "survivor";
+    cmd.value = "sleep 60";
+    task.name = "survivor";
+    task.task_id = &tid;
+    task.agent_id = offer->agent_id;
+    task.command = &cmd;
+    assert_int_equal(resources_to_proto(&res, &task.resources, &task.n_resources), ACTOR_OK);
+    sched_launch_task(r->sched, &r->master, offer, &task);
+    resources_proto_free(task.resources, task.n_resources);
+    resources_fini(&res);
+}
+
+static void kill_task(recovery_t *r)
+{
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    tid.value = "survivor";
+    Mesos__Scheduler__Call__Kill kill = MESOS__SCHEDULER__CALL__KILL__INIT;
+    kill.task_id = &tid;
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__KILL;
+    call.kill = &kill;
+    sched_call(r->sched, &r->master, &call);
+}
+
+/* Runs the task, kills the agent with SIGKILL and starts it again. Returns the agent id. */
+static char *run_and_restart(recovery_t *r, bool checkpoint)
+{
+    sched_subscribe(r->sched, &r->master, NULL, 60, false, checkpoint);
+    start_agent(r);
+    assert_true(wait_for(has_offer, r, NULL));
+    Mesos__Scheduler__Event *ev = sched_last(r->sched, EV(OFFERS));
+    char *agent_id = strdup(ev->offers->offers[0]->agent_id->value);
+    launch_sleep(r, ev->offers->offers[0]);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    int running = MESOS__TASK_STATE__TASK_RUNNING;
+    assert_true(wait_for(update_seen, r, &running));
+    kill(r->agent, SIGKILL);
+    waitpid(r->agent, NULL, 0);
+    start_agent(r);
+    return agent_id;
+}
+
+static void test_executor_survives_agent_restart(void **state)
+{
+    recovery_t *r = *state;
+    char *agent_id = run_and_restart(r, true);
+    assert_true(wait_for(agent_reregistered, r, agent_id));
+    free(agent_id);
+    kill_task(r);
+    int killed = MESOS__TASK_STATE__TASK_KILLED;
+    assert_true(wait_for(update_seen, r, &killed));
+}
+
+static void test_task_of_non_checkpointing_framework_ends(void **state)
+{
+    recovery_t *r = *state;
+    char *agent_id = run_and_restart(r, false);
+    free(agent_id);
+    /* The executor exits when its agent goes (the framework did not ask for checkpointing),
+     * and the restarted agent does not know the task: the master hears it is lost. */
+    int lost = MESOS__TASK_STATE__TASK_LOST;
+    assert_true(wait_for(update_seen, r, &lost));
+}
+
+int main(void)
+{
+    if (getenv("MESOS_TEST_BIN_DIR") == NULL) {
+        print_message("MESOS_TEST_BIN_DIR is not set (run through ctest)\n");
+        return 0;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_executor_survives_agent_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_of_non_checkpointing_framework_ends, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

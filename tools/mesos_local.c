@@ -1,0 +1,168 @@
+/*
+ * mesos-local: a whole cluster in one process (DESIGN.md section 2): the master with its
+ * allocator and registrar, --num_agents agents (each with its own work directory under
+ * --work_dir and its own cgroup subtree), served on one HTTP port as Mesos's mesos-local does:
+ * the master at "/" and "/master/", agent N under "/slave(N)/", sandboxes under "/files/".
+ * Agent flags (--resources, --containerizers, --isolation, ...) pass through to every agent;
+ * without --resources the machine is split evenly between the agents.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/clock.h"
+#include "actor/daemon.h"
+#include "actor/http.h"
+#include "actor/log.h"
+#include "master/master.h"
+#include "slave/agent_flags.h"
+
+#define MASTER_FLAGS 8
+
+typedef struct local_flags {
+    char *ip, *registry;
+    uint64_t port, actor_port, num_agents, marathon_port;
+    int64_t allocation_interval, agent_ping_timeout;
+} local_flags_t;
+
+/* Starts the agents; returns how many started. */
+static size_t start_agents(const local_flags_t *lf, const agent_flags_t *af, json_t *flags_json,
+                           const char *master_pid, actor_pid_t *pids)
+{
+    size_t started = 0;
+    for (size_t i = 0; i < lf->num_agents; i++) {
+        char id[32], work_dir[4096], subtree[64], err[512] = "";
+        snprintf(id, sizeof(id), "slave(%zu)", i + 1);
+        snprintf(work_dir, sizeof(work_dir), "%s/agents/%zu", af->work_dir, i + 1);
+        snprintf(subtree, sizeof(subtree), "mesos-local-%llu-%zu", (unsigned long long)lf->port,
+                 i + 1);
+        char *share = NULL;
+        agent_options_t ao;
+        agent_options_init(&ao);
+        agent_flags_apply(af, &ao);
+        if (af->resources == NULL) {
+            share =
+                agent_detect_resources_share(af->work_dir, (unsigned)i, (unsigned)lf->num_agents);
+            ao.resources = share;
+        }
+        ao.id = id;
+        ao.master = master_pid;
+        ao.work_dir = work_dir;
+        ao.cgroups_subtree = subtree;
+        ao.ip = strcmp(lf->ip, "0.0.0.0") ? lf->ip : NULL;
+        ao.http_port = (uint16_t)lf->port;
+        ao.flags = flags_json;
+        actor_err_t rc = agent_start(&ao, &pids[i], err, sizeof(err));
+        free(share);
+        if (rc != ACTOR_OK) {
+            LOG_ERROR("Failed to start agent %s: %s", id, err[0] ? err : actor_strerror(rc));
+            break;
+        }
+        started++;
+    }
+    return started;
+}
+
+int main(int argc, char **argv)
+{
+    local_flags_t lf = {0};
+    agent_flags_t af;
+    flags_flag_t table[MASTER_FLAGS + AGENT_FLAGS_COUNT + 1] = {
+        FLAGS_STRING("ip", &lf.ip, "127.0.0.1", "IP address to listen on"),
+        FLAGS_UINT("port", &lf.port, "5050",
+                   "Port of the HTTP endpoints (master at /, agents at /slave(N)/)"),
+        FLAGS_UINT("actor_port", &lf.actor_port, NULL,
+                   "Port of actor messages (default: --port + 10000)"),
+        FLAGS_UINT("num_agents", &lf.num_agents, "2", "Number of agents", .aliases = "num_slaves"),
+        FLAGS_UINT("marathon_port", &lf.marathon_port, "8080",
+                   "Port of Marathon's HTTP API (0 = no Marathon)"),
+        FLAGS_STRING("registry", &lf.registry, "in_memory",
+                     "The master's registry: 'in_memory' or 'replicated_log' (under "
+                     "--work_dir)"),
+        FLAGS_DURATION("allocation_interval", &lf.allocation_interval, "1secs",
+                       "Time between batch allocations"),
+        FLAGS_DURATION("agent_ping_timeout", &lf.agent_ping_timeout, "15secs",
+                       "Time between pings of each agent", .aliases = "slave_ping_timeout"),
+    };
+    agent_flags_table(&af, table + MASTER_FLAGS);
+    /* mesos-local's agents live under one directory of their own by default. */
+    for (size_t i = MASTER_FLAGS; table[i].name != NULL; i++) {
+        if (strcmp(table[i].name, "work_dir") == 0) {
+            table[i].default_value = "/tmp/mesos-local";
+            table[i].help = "Where the agents' sandboxes (and a replicated_log registry) live";
+        }
+    }
+    flags_options_t fo = {.env_prefix = "MESOS_"};
+    flags_result_t result;
+    int status = 1;
+    actor_pid_t *agents = NULL;
+    if (flags_parse(table, argc, argv, &fo, &result) != ACTOR_OK) {
+        fprintf(stderr, "%s\n", result.error);
+        goto out;
+    }
+    if (result.help) {
+        flags_usage_write(table, "mesos-local", stdout);
+        status = 0;
+        goto out;
+    }
+    if (!flags_is_set(table, "actor_port"))
+        lf.actor_port = lf.port + 10000;
+    if (lf.port == 0 || lf.port > 65535 || lf.actor_port > 65535 || lf.num_agents == 0 ||
+        lf.num_agents > 1000 || agent_flags_check(&af) != 0) {
+        if (lf.num_agents == 0 || lf.num_agents > 1000)
+            fprintf(stderr, "--num_agents must be between 1 and 1000\n");
+        else if (lf.port == 0 || lf.port > 65535 || lf.actor_port > 65535)
+            fprintf(stderr, "--port and --actor_port must be at most 65535\n");
+        goto out;
+    }
+
+    actor_err_t rc = actor_daemon_start(lf.ip, NULL, (int)lf.actor_port);
+    if (rc != ACTOR_OK) {
+        goto out;
+    }
+    json_t *flags_json = NULL;
+    flags_to_json(table, &flags_json);
+    master_options_t mo;
+    master_options_init(&mo);
+    mo.ip = strcmp(lf.ip, "0.0.0.0") ? lf.ip : NULL;
+    mo.http_port = (uint16_t)lf.port;
+    mo.registry = strcmp(lf.registry, "in_memory") == 0 ? "in_memory" : "replicated_log";
+    mo.work_dir = af.work_dir;
+    mo.allocation_interval_ns = lf.allocation_interval;
+    mo.agent_ping_timeout_ns = lf.agent_ping_timeout;
+    mo.flags = flags_json;
+    master_pids_t master;
+    rc = master_start(&mo, &master);
+    if (rc == ACTOR_OK)
+        rc = actor_http_listen(lf.ip, (uint16_t)lf.port, "master", NULL);
+    if (rc != ACTOR_OK) {
+        LOG_ERROR("Failed to start the master: %s", actor_strerror(rc));
+        json_decref(flags_json);
+        actor_runtime_stop();
+        goto out;
+    }
+    char master_pid[ACTOR_PID_STRLEN];
+    actor_pid_format(&master.master, master_pid, sizeof(master_pid));
+    agents = calloc(lf.num_agents, sizeof(*agents));
+    size_t started = agents != NULL ? start_agents(&lf, &af, flags_json, master_pid, agents) : 0;
+    json_decref(flags_json);
+    if (started == lf.num_agents) {
+        LOG_INFO("mesos-local: master at http://%s:%llu/ with %zu agents (/slave(1)/state, ...)",
+                 lf.ip, (unsigned long long)lf.port, started);
+        if (lf.marathon_port != 0)
+            LOG_WARNING("Marathon is not part of this build yet: --marathon_port=%llu is not "
+                        "served",
+                        (unsigned long long)lf.marathon_port);
+        actor_daemon_wait();
+        status = 0;
+    }
+    for (size_t i = 0; i < started; i++)
+        agent_stop(&agents[i]);
+    master_stop(&master);
+    actor_runtime_stop();
+out:
+    free(agents);
+    flags_free(table);
+    return status;
+}
