@@ -78,6 +78,7 @@
 #include <stdint.h>
 
 #include "actor/actor.h"
+#include "actor/flags.h"
 #include "mesos.pb-c.h"
 #include "resources/resources.h"
 #include "scheduler.pb-c.h"
@@ -283,6 +284,12 @@ actor_err_t scheduler_driver_teardown(scheduler_driver_t *d);
 actor_err_t scheduler_run(const scheduler_driver_options_t *opts, const scheduler_callbacks_t *cbs,
                           void *user, scheduler_driver_status_t *status, char *err, size_t err_len);
 
+/* Parses a framework program's flags (actor/flags.h; also from MESOS_<FLAG> variables). Returns
+ * true when the program should go on; false when it should exit with *exit_status: 1 after
+ * printing a flag error on stderr, 0 after printing the usage for --help on stdout. */
+bool scheduler_program_flags(flags_flag_t *table, int argc, char **argv, const char *program,
+                             int *exit_status);
+
 /* A task's resources in the two forms a framework needs: a set to compare offers with
  * (resources/resources.h) and the list a TaskInfo carries. */
 typedef struct scheduler_resources {
@@ -325,11 +332,12 @@ actor_err_t scheduler_master_pid(const char *value, actor_pid_t *pid, char *err,
 
 /*
  * Starts this process's actor runtime for a framework whose master is `master` (a --master
- * value): one worker, the actor transport on any free port of ip (NULL: the local address the
- * system routes to the master by, so the master can reach the framework back). Blocks SIGINT and
- * SIGTERM in the calling thread first (so that every runtime thread inherits the mask and
- * scheduler_driver_run receives them) and ignores SIGPIPE. Call from main before any other
- * thread exists. Errors: ACTOR_EINVAL (bad master or ip, message in err), the runtime's errors.
+ * value) with actor_daemon_start (actor/daemon.h): the actor transport on any free port of ip
+ * (NULL: the local address the system routes to the master by, so the master can reach the
+ * framework back); SIGINT and SIGTERM blocked in the calling thread first (so that every runtime
+ * thread inherits the mask and scheduler_driver_run receives them); SIGPIPE ignored. Call from main
+ * before any other thread exists. Errors: ACTOR_EINVAL (bad master or ip, message in err), the
+ * runtime's errors.
  */
 actor_err_t scheduler_runtime_start(const char *master, const char *ip, char *err, size_t err_len);
 

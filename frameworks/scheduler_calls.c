@@ -280,46 +280,51 @@ actor_err_t scheduler_driver_acknowledge(scheduler_driver_t *d, const Mesos__Tas
     return submit(d, &call);
 }
 
+/* One task of a RECONCILE call, with the ids it points to. */
+typedef struct reconcile_entry {
+    Mesos__Scheduler__Call__Reconcile__Task task;
+    Mesos__TaskID task_id;
+    Mesos__AgentID agent_id;
+} reconcile_entry_t;
+
 actor_err_t scheduler_driver_reconcile(scheduler_driver_t *d, const char *const *task_ids,
                                        const char *const *agent_ids, size_t count)
 {
     if (count > 0 && task_ids == NULL)
         return ACTOR_EINVAL;
-    Mesos__Scheduler__Call__Reconcile__Task *tasks = calloc(count + 1, sizeof(*tasks));
-    Mesos__Scheduler__Call__Reconcile__Task **ptrs = calloc(count + 1, sizeof(*ptrs));
-    Mesos__TaskID *tids = calloc(count + 1, sizeof(*tids));
-    Mesos__AgentID *aids = calloc(count + 1, sizeof(*aids));
-    actor_err_t err =
-        tasks != NULL && ptrs != NULL && tids != NULL && aids != NULL ? ACTOR_OK : ACTOR_ENOMEM;
-    for (size_t i = 0; i < count && err == ACTOR_OK; i++) {
-        if (task_ids[i] == NULL) {
-            err = ACTOR_EINVAL;
-            break;
-        }
-        mesos__scheduler__call__reconcile__task__init(&tasks[i]);
-        mesos__task_id__init(&tids[i]);
-        tids[i].value = (char *)task_ids[i];
-        tasks[i].task_id = &tids[i];
+    for (size_t i = 0; i < count; i++) {
+        if (task_ids[i] == NULL)
+            return ACTOR_EINVAL;
+    }
+    reconcile_entry_t *entries = calloc(count + 1, sizeof(*entries));
+    Mesos__Scheduler__Call__Reconcile__Task **tasks = calloc(count + 1, sizeof(*tasks));
+    if (entries == NULL || tasks == NULL) {
+        free(entries);
+        free(tasks);
+        return ACTOR_ENOMEM;
+    }
+    for (size_t i = 0; i < count; i++) {
+        reconcile_entry_t *e = &entries[i];
+        mesos__scheduler__call__reconcile__task__init(&e->task);
+        mesos__task_id__init(&e->task_id);
+        e->task_id.value = (char *)task_ids[i];
+        e->task.task_id = &e->task_id;
         if (agent_ids != NULL && agent_ids[i] != NULL) {
-            mesos__agent_id__init(&aids[i]);
-            aids[i].value = (char *)agent_ids[i];
-            tasks[i].agent_id = &aids[i];
+            mesos__agent_id__init(&e->agent_id);
+            e->agent_id.value = (char *)agent_ids[i];
+            e->task.agent_id = &e->agent_id;
         }
-        ptrs[i] = &tasks[i];
+        tasks[i] = &e->task;
     }
-    if (err == ACTOR_OK) {
-        Mesos__Scheduler__Call__Reconcile reconcile = MESOS__SCHEDULER__CALL__RECONCILE__INIT;
-        reconcile.tasks = ptrs;
-        reconcile.n_tasks = count;
-        Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
-        call.type = MESOS__SCHEDULER__CALL__TYPE__RECONCILE;
-        call.reconcile = &reconcile;
-        err = submit(d, &call);
-    }
+    Mesos__Scheduler__Call__Reconcile reconcile = MESOS__SCHEDULER__CALL__RECONCILE__INIT;
+    reconcile.tasks = tasks;
+    reconcile.n_tasks = count;
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__RECONCILE;
+    call.reconcile = &reconcile;
+    actor_err_t err = submit(d, &call);
+    free(entries);
     free(tasks);
-    free(ptrs);
-    free(tids);
-    free(aids);
     return err;
 }
 

@@ -9,13 +9,14 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "actor/daemon.h"
+#include "actor/flags.h"
 #include "frameworks/scheduler.h"
 
 #define ACTOR_PORT_OFFSET 10000 /* the actor port is the HTTP port + 10000 (DESIGN.md 2) */
@@ -128,18 +129,7 @@ actor_err_t scheduler_runtime_start(const char *master, const char *ip, char *er
         snprintf(err, err_len, "--ip=%s: not an IPv4 address", ip);
         return ACTOR_EINVAL;
     }
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    actor_runtime_options_t opts;
-    actor_runtime_options_init(&opts);
-    opts.workers = 1; /* one driver actor: more workers would only wait */
-    opts.ip = ip;
-    opts.port = 0;
-    actor_err_t rc = actor_runtime_start(&opts);
+    actor_err_t rc = actor_daemon_start(ip, NULL, 0);
     if (rc != ACTOR_OK)
         snprintf(err, err_len, "Failed to start the actor runtime on %s: %s", ip,
                  actor_strerror(rc));
@@ -188,4 +178,22 @@ void scheduler_resources_fini(scheduler_resources_t *r)
     resources_proto_free(r->items, r->count);
     r->items = NULL;
     r->count = 0;
+}
+
+bool scheduler_program_flags(flags_flag_t *table, int argc, char **argv, const char *program,
+                             int *exit_status)
+{
+    flags_options_t opts = {.env_prefix = "MESOS_"};
+    flags_result_t result;
+    if (flags_parse(table, argc, argv, &opts, &result) != ACTOR_OK) {
+        fprintf(stderr, "%s\n", result.error);
+        *exit_status = 1;
+        return false;
+    }
+    if (result.help) {
+        flags_usage_write(table, program, stdout);
+        *exit_status = 0;
+        return false;
+    }
+    return true;
 }

@@ -223,7 +223,7 @@ void agent_tasks_collect(agent_t *a, Mesos__Task ***tasks, size_t *count);
 void agent_tasks_free(Mesos__Task **tasks, size_t count);
 /* Sends a status update the agent makes itself (TASK_FAILED at launch, TASK_KILLED of a queued
  * task, a reconciliation answer, ...) through the status update manager. executor_id may be
- * NULL. */
+ * NULL; reason 0 means none (the agent never sends REASON_COMMAND_EXECUTOR_FAILED, value 0). */
 void agent_send_task_status(agent_t *a, const char *framework_id, const char *executor_id,
                             const char *task_id, Mesos__TaskState state,
                             Mesos__TaskStatus__Reason reason, const char *message);

@@ -148,7 +148,7 @@ void agent_send_task_status(agent_t *a, const char *framework_id, const char *ex
     status.state = state;
     status.has_source = true;
     status.source = MESOS__TASK_STATUS__SOURCE__SOURCE_AGENT;
-    status.has_reason = reason != 0 || state != MESOS__TASK_STATE__TASK_KILLED;
+    status.has_reason = reason != 0; /* 0 (REASON_COMMAND_EXECUTOR_FAILED) is never ours: none */
     status.reason = reason;
     status.message = (char *)message;
     status.agent_id = &aid;

@@ -128,13 +128,6 @@ static void on_error(scheduler_driver_t *d, void *user, const char *message)
     fprintf(stderr, "Received an ERROR event: %s\n", message);
 }
 
-static void on_disconnected(scheduler_driver_t *d, void *user)
-{
-    (void)d;
-    (void)user;
-    printf("Disconnected from the master; subscribing again\n");
-}
-
 /* ---- flags into the task ---- */
 
 /* --uris: comma-separated, each fetched into the sandbox with archives extracted. */
@@ -256,20 +249,11 @@ int main(int argc, char **argv)
                      "Name of the framework"),
         FLAGS_END,
     };
-    flags_options_t fo = {.env_prefix = "MESOS_"};
-    flags_result_t result;
     execute_t x = {0};
     char err[512];
     int status = 1;
-    if (flags_parse(table, argc, argv, &fo, &result) != ACTOR_OK) {
-        fprintf(stderr, "%s\n", result.error);
+    if (!scheduler_program_flags(table, argc, argv, "mesos-execute", &status))
         goto out;
-    }
-    if (result.help) {
-        flags_usage_write(table, "mesos-execute", stdout);
-        status = 0;
-        goto out;
-    }
     if (execute_init(&x, name, command, resources, uris, env) != 0)
         goto out;
     setvbuf(stdout, NULL, _IOLBF, 0); /* each state change shows at once, even in a pipe */
@@ -285,7 +269,6 @@ int main(int argc, char **argv)
         .offers = on_offers,
         .update = on_update,
         .error = on_error,
-        .disconnected = on_disconnected,
     };
     scheduler_driver_status_t driver_status;
     if (scheduler_run(&opts, &callbacks, &x, &driver_status, err, sizeof(err)) != ACTOR_OK)

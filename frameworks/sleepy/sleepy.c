@@ -145,8 +145,6 @@ static void launch_on(scheduler_driver_t *d, sleepy_t *s, const Mesos__Offer *of
         slot_t *slot = &s->slots[n++];
         slot->index = i;
         snprintf(slot->id, sizeof(slot->id), TASK_ID_PREFIX "%zu", i);
-        scheduler_task_init(&slot->task, slot->id, slot->id, offer->agent_id->value, s->command,
-                            s->per_task.items, s->per_task.count);
         resources_subtract(&available, &s->per_task.set);
         s->phase[i] = LAUNCHED;
         s->submitted_ns[i] = actor_clock_now();
@@ -157,8 +155,13 @@ static void launch_on(scheduler_driver_t *d, sleepy_t *s, const Mesos__Offer *of
         return;
     }
     Mesos__TaskInfo **infos = calloc(n, sizeof(*infos));
-    for (size_t k = 0; infos != NULL && k < n; k++)
-        infos[k] = &s->slots[k].task.info;
+    for (size_t k = 0; infos != NULL && k < n; k++) {
+        /* Now that slots no longer moves (the TaskInfo points into its slot). */
+        slot_t *slot = &s->slots[k];
+        scheduler_task_init(&slot->task, slot->id, slot->id, offer->agent_id->value, s->command,
+                            s->per_task.items, s->per_task.count);
+        infos[k] = &slot->task.info;
+    }
     const char *offer_id = offer->id->value;
     if (infos == NULL || scheduler_driver_launch(d, &offer_id, 1, infos, n, 0) != ACTOR_OK) {
         /* Out of memory: the tasks wait for a later offer. */
@@ -246,20 +249,6 @@ static void on_update(scheduler_driver_t *d, void *user, const Mesos__TaskStatus
         }
     }
     progress(s, false);
-}
-
-static void on_error(scheduler_driver_t *d, void *user, const char *message)
-{
-    (void)d;
-    (void)user;
-    fprintf(stderr, "sleepy: the master refused the framework: %s\n", message);
-}
-
-static void on_disconnected(scheduler_driver_t *d, void *user)
-{
-    (void)d;
-    (void)user;
-    fprintf(stderr, "sleepy: lost the master; subscribing again\n");
 }
 
 /* ---- the summary ---- */
@@ -366,20 +355,11 @@ int main(int argc, char **argv)
         FLAGS_STRING("name", &name, "sleepy", "The framework's name"),
         FLAGS_END,
     };
-    flags_options_t fo = {.env_prefix = "MESOS_"};
-    flags_result_t result;
     sleepy_t s = {0};
     char err[512];
     int status = 1;
-    if (flags_parse(table, argc, argv, &fo, &result) != ACTOR_OK) {
-        fprintf(stderr, "%s\n", result.error);
+    if (!scheduler_program_flags(table, argc, argv, "sleepy-framework", &status))
         goto out;
-    }
-    if (result.help) {
-        flags_usage_write(table, "sleepy-framework", stdout);
-        status = 0;
-        goto out;
-    }
     if (sleepy_init(&s, tasks, duration, resources) != 0)
         goto out;
 
@@ -391,12 +371,11 @@ int main(int argc, char **argv)
     /* PARTITION_AWARE: a task on an agent cut off from the master is TASK_UNREACHABLE, not
      * TASK_LOST, and sleepy waits for it to come back instead of counting it failed. */
     opts.capabilities = SCHEDULER_CAP_PARTITION_AWARE | SCHEDULER_CAP_TASK_KILLING_STATE;
+    /* The driver itself logs errors from the master and the loss of the master. */
     scheduler_callbacks_t callbacks = {
         .subscribed = on_subscribed,
         .offers = on_offers,
         .update = on_update,
-        .error = on_error,
-        .disconnected = on_disconnected,
     };
     scheduler_driver_status_t driver_status;
     s.start_ns = actor_clock_now();

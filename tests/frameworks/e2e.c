@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -100,6 +101,7 @@ static pid_t spawn(const char *bin_dir, char *const argv[], const char *out, con
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a test killed by its timeout */
         int o = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int e = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (o < 0 || e < 0 || dup2(o, STDOUT_FILENO) < 0 || dup2(e, STDERR_FILENO) < 0)
@@ -111,6 +113,23 @@ static pid_t spawn(const char *bin_dir, char *const argv[], const char *out, con
 }
 
 /* GET path on 127.0.0.1:port: the body (caller frees) when the status is 200, else NULL. */
+/* Everything f holds until its end (a new string; "" when nothing could be read). Closes f. */
+static char *read_stream(FILE *f)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (mem != NULL) {
+        char buf[4096];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+            fwrite(buf, 1, n, mem);
+        fclose(mem);
+    }
+    fclose(f);
+    return text != NULL ? text : strdup("");
+}
+
 static char *http_get(uint16_t port, const char *path)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -120,24 +139,20 @@ static char *http_get(uint16_t port, const char *path)
     if (fd < 0)
         return NULL;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    char req[256], buf[65536];
-    size_t len = 0;
+    char req[256];
     snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
              path);
+    FILE *f = NULL;
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-        write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+        write(fd, req, strlen(req)) != (ssize_t)strlen(req) || (f = fdopen(fd, "r")) == NULL) {
         close(fd);
         return NULL;
     }
-    ssize_t n;
-    while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
-        len += (size_t)n;
-    close(fd);
-    buf[len] = '\0';
-    char *body = strstr(buf, "\r\n\r\n");
-    if (strncmp(buf, "HTTP/1.1 200", 12) != 0 || body == NULL)
-        return NULL;
-    return strdup(body + 4);
+    char *answer = read_stream(f);
+    char *body = strstr(answer, "\r\n\r\n");
+    char *copy = strncmp(answer, "HTTP/1.1 200", 12) == 0 && body != NULL ? strdup(body + 4) : NULL;
+    free(answer);
+    return copy;
 }
 
 /* Whether the master's /slaves lists two agents. */
@@ -151,7 +166,7 @@ static bool agents_registered(uint16_t port)
     return ok;
 }
 
-void e2e_cluster_start(e2e_cluster_t *c)
+void e2e_cluster_start(e2e_cluster_t *c, bool simulated)
 {
     memset(c, 0, sizeof(*c));
     assert_non_null(e2e_bin_dir());
@@ -169,7 +184,7 @@ void e2e_cluster_start(e2e_cluster_t *c)
     char *argv[] = {"mesos-local",
                     port,
                     "--num_agents=2",
-                    "--containerizers=simulated",
+                    simulated ? "--containerizers=simulated" : "--containerizers=mesos",
                     "--resources=cpus:4;mem:4096",
                     work_dir,
                     "--marathon_port=0",
@@ -206,7 +221,7 @@ int e2e_setup(void **state)
     assert_non_null(c);
     *state = c;
     if (e2e_bin_dir() != NULL)
-        e2e_cluster_start(c);
+        e2e_cluster_start(c, true);
     return 0;
 }
 
@@ -220,18 +235,7 @@ int e2e_teardown(void **state)
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0;
-    if (f != NULL) {
-        FILE *mem = open_memstream(&text, &len);
-        char buf[4096];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-            fwrite(buf, 1, n, mem);
-        fclose(mem);
-        fclose(f);
-    }
-    return text != NULL ? text : strdup("");
+    return f != NULL ? read_stream(f) : strdup("");
 }
 
 static void output_paths(const e2e_cluster_t *c, const char *name, char *out, char *err, size_t len)

@@ -23,10 +23,11 @@ typedef struct e2e_cluster {
 /* The binary directory, or NULL when MESOS_TEST_BIN_DIR is not set (the test should skip). */
 const char *e2e_bin_dir(void);
 
-/* Starts mesos-local with two simulated agents of cpus:4;mem:4096 and waits (10 s at most)
- * until its master answers /health and both agents registered. Asserts on failure (after
- * killing what it started). */
-void e2e_cluster_start(e2e_cluster_t *c);
+/* Starts mesos-local with two agents of cpus:4;mem:4096, simulated (tasks without processes) or
+ * with the real containerizer (mesos-executor and mesos-fetcher from the bin directory), and
+ * waits (10 s at most) until its master answers and both agents registered. Asserts on failure
+ * (after killing what it started). */
+void e2e_cluster_start(e2e_cluster_t *c, bool simulated);
 
 /* Stops mesos-local (SIGTERM, then SIGKILL after 5 s), removes the work directory. Safe on a
  * cluster that never started. */

@@ -61,6 +61,27 @@ static void test_duration_as_mesos_duration(void **state)
     e2e_run_free(&run);
 }
 
+/* Hundreds of tasks on one offer. */
+static void test_many_tasks_per_offer(void **state)
+{
+    e2e_cluster_t *c = *state;
+    if (e2e_bin_dir() == NULL)
+        skip();
+    char *argv[] = {"sleepy-framework",
+                    c->master_flag,
+                    "--tasks=300",
+                    "--duration=0",
+                    "--resources=cpus:0.01;mem:1",
+                    NULL};
+    e2e_run_t run;
+    e2e_run(c, argv, 60000, &run);
+    assert_int_equal(run.status, 0);
+    char *line = e2e_last_line(run.out);
+    assert_non_null(strstr(line, "\"finished\":300,"));
+    free(line);
+    e2e_run_free(&run);
+}
+
 /* Whether the master lists framework `name` as completed with `killed` tasks TASK_KILLED, within
  * 10 s. */
 static bool torn_down(e2e_cluster_t *c, const char *name, json_int_t killed)
@@ -143,6 +164,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_twenty_tasks),
         cmocka_unit_test(test_duration_as_mesos_duration),
+        cmocka_unit_test(test_many_tasks_per_offer),
         cmocka_unit_test(test_sigterm_tears_down),
         cmocka_unit_test(test_bad_flags),
     };

@@ -119,6 +119,9 @@ static void test_task_runs_and_finishes(void **state)
     sched_launch(c->sched, &c->master, ev->offers->offers[0], "t1", "cpus:1;mem:128");
     mesos__scheduler__event__free_unpacked(ev, NULL);
     assert_int_equal(sched_events(c->sched, EV(UPDATE)), 1);
+    Mesos__Scheduler__Event *running = sched_last(c->sched, EV(UPDATE));
+    assert_false(running->update->status->has_reason); /* a plain RUNNING has no reason */
+    mesos__scheduler__event__free_unpacked(running, NULL);
     assert_int_equal(last_update_acked(c), MESOS__TASK_STATE__TASK_RUNNING);
     for (int i = 0; i < 100; i++) /* sched_launch's task sleeps 1000 s */
         cluster_advance(10);
@@ -179,6 +182,43 @@ static void test_kill(void **state)
     sched_call(c->sched, &c->master, &call);
     assert_int_equal(sched_events(c->sched, EV(UPDATE)), 2);
     assert_int_equal(last_update_acked(c), MESOS__TASK_STATE__TASK_KILLED);
+}
+
+/* An executor that resends an update (as after reconnecting) is acknowledged twice, and the
+ * framework hears it once. */
+static void test_duplicate_update_dropped(void **state)
+{
+    agent_cluster_t *c = *state;
+    Mesos__Scheduler__Event *ev = first_offer(c);
+    sched_launch(c->sched, &c->master, ev->offers->offers[0], "t1", "cpus:1;mem:128");
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    assert_int_equal(last_update_acked(c), MESOS__TASK_STATE__TASK_RUNNING);
+    fake_t *executor = fake_spawn("executor");
+    uint8_t uuid[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+    tid.value = "t1";
+    Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
+    fid.value = c->sched->framework_id;
+    Mesos__TaskStatus status = MESOS__TASK_STATUS__INIT;
+    status.task_id = &tid;
+    status.state = MESOS__TASK_STATE__TASK_FINISHED;
+    status.has_uuid = true;
+    status.uuid.data = uuid;
+    status.uuid.len = sizeof(uuid);
+    Mesos__Internal__StatusUpdate update = MESOS__INTERNAL__STATUS_UPDATE__INIT;
+    update.framework_id = &fid;
+    update.status = &status;
+    Mesos__Internal__StatusUpdateMessage m = MESOS__INTERNAL__STATUS_UPDATE_MESSAGE__INIT;
+    m.update = &update;
+    fake_send(executor, &c->agent, &m.base);
+    fake_send(executor, &c->agent, &m.base);
+    actor_settle();
+    assert_int_equal(fake_count(executor, "mesos.internal.StatusUpdateAcknowledgementMessage"), 2);
+    assert_int_equal(sched_events(c->sched, EV(UPDATE)), 2);
+    assert_int_equal(last_update_acked(c), MESOS__TASK_STATE__TASK_FINISHED);
+    cluster_advance(30); /* no retry, no second copy */
+    assert_int_equal(sched_events(c->sched, EV(UPDATE)), 2);
+    fake_stop(executor);
 }
 
 /* Drops every ping from the master to the agent. */
@@ -257,6 +297,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_task_runs_and_finishes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lost_update_is_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicate_update_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reregisters_without_pings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
         cmocka_unit_test(test_master_pid),

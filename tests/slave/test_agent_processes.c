@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "actor/http.h"
 #include "resources/resources.h"
 #include "slave/agent.h"
 #include "tests/master/support.h"
@@ -77,7 +78,8 @@ static int setup_with(void **state, const char *isolation, bool switch_user)
     o.master = master;
     o.work_dir = c->work_dir;
     o.resources = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]";
-    o.launcher_dir = getenv("MESOS_TEST_BIN_DIR");
+    o.launcher_dir = getenv("TEST_LAUNCHER_DIR") != NULL ? getenv("TEST_LAUNCHER_DIR")
+                                                         : getenv("MESOS_TEST_BIN_DIR");
     o.isolation = isolation;
     o.cgroups_subtree = subtree;
     o.switch_user = switch_user; /* the fake scheduler's user is 'tester' */
@@ -299,6 +301,134 @@ static void test_failed_fetch(void **state)
     mesos__scheduler__event__free_unpacked(ev, NULL);
 }
 
+/* The sandbox through the agent's /files endpoints, and usage on /monitor/statistics. */
+static void test_sandbox_browsable_and_usage(void **state)
+{
+    agent_cluster_t *c = *state;
+    uint16_t port = cluster_http_listen(&c->master);
+    launch(c, "browse", "echo visible; sleep 30", "64", NULL, NULL);
+    assert_true(wait_for(running_seen, c, NULL));
+    int status = 0;
+    char path[512];
+    char *body = NULL;
+    for (int i = 0; i < 200; i++) { /* posix usage needs the executor's process tree */
+        free(body);
+        body = cluster_http(port, "GET", "/slave(1)/monitor/statistics", NULL, &status);
+        if (status == 200 && strstr(body, "cpus_user_time_secs") != NULL)
+            break;
+        actor_settle();
+        usleep(10000);
+    }
+    assert_non_null(strstr(body, "\"executor_id\":\"browse\""));
+    assert_non_null(strstr(body, "mem_rss_bytes"));
+    free(body);
+    body = cluster_http(port, "GET", "/slave(1)/state", NULL, &status);
+    char *dir_key = strstr(body, "\"directory\":\"");
+    assert_non_null(dir_key);
+    dir_key += strlen("\"directory\":\"");
+    *strchr(dir_key, '"') = '\0';
+    snprintf(path, sizeof(path), "/files/read?path=%s/stdout&offset=0", dir_key);
+    free(body);
+    for (int i = 0; i < 200; i++) {
+        body = cluster_http(port, "GET", path, NULL, &status);
+        if (status == 200 && strstr(body, "visible") != NULL)
+            break;
+        free(body);
+        body = NULL;
+        usleep(10000);
+    }
+    assert_non_null(body);
+    assert_non_null(strstr(body, "visible"));
+    free(body);
+}
+
+/* An HTTP server in the test process: the actor "web" serves a tarball at /web/app.tar.gz. */
+static char *tarball;
+static size_t tarball_len;
+
+static void on_tarball(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self, (void)state;
+    actor_http_respond(req, 200, "application/gzip", NULL, 0, tarball, tarball_len);
+}
+
+static const actor_http_route_t web_routes[] = {{"/app.tar.gz", "GET", on_tarball}};
+
+static void web_init(actor_t *self, void *state, void *arg)
+{
+    (void)state, (void)arg;
+    actor_http_install(self, web_routes, 1);
+}
+
+static const actor_ops_t web_ops = {.name = "web", .init = web_init};
+
+static void test_fetch_tarball_over_http(void **state)
+{
+    agent_cluster_t *c = *state;
+    char cmd[512], path[128];
+    snprintf(cmd, sizeof(cmd),
+             "cd %s && mkdir -p app && echo 'echo from the tarball' > app/run.sh && "
+             "tar czf app.tar.gz app && rm -rf app",
+             c->work_dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(path, sizeof(path), "%s/app.tar.gz", c->work_dir);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    tarball = malloc(1 << 20);
+    tarball_len = fread(tarball, 1, 1 << 20, f);
+    fclose(f);
+    actor_pid_t web;
+    assert_int_equal(actor_spawn(&web_ops, "web", NULL, &web), ACTOR_OK);
+    uint16_t port = cluster_http_listen(&c->master);
+    char uri[128];
+    snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/web/app.tar.gz", port);
+    launch(c, "tarball", "sh app/run.sh", "64", uri, NULL);
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FINISHED);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    char *out = sandbox_file(c, "tarball", "stdout");
+    assert_non_null(strstr(out, "from the tarball"));
+    free(out);
+    actor_terminate(&web);
+    free(tarball);
+}
+
+/* An executor that exits before it registers: the task fails, nothing hangs. */
+static int setup_broken_executor(void **state)
+{
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/tmp/test_broken_launcher.%d", (int)getpid());
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p %s && printf '#!/bin/sh\\necho dying >&2\\nexit 3\\n' > "
+             "%s/mesos-executor && chmod +x %s/mesos-executor",
+             dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    setenv("TEST_LAUNCHER_DIR", dir, 1);
+    return setup_with(state, "posix/cpu,posix/mem", false);
+}
+
+static int teardown_broken_executor(void **state)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", getenv("TEST_LAUNCHER_DIR"));
+    assert_int_equal(system(cmd), 0);
+    unsetenv("TEST_LAUNCHER_DIR");
+    return teardown(state);
+}
+
+static void test_executor_dies_before_registering(void **state)
+{
+    agent_cluster_t *c = *state;
+    launch(c, "orphan", "true", "64", NULL, NULL);
+    Mesos__Scheduler__Event *ev;
+    Mesos__TaskStatus *s = wait_terminal(c, &ev);
+    assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FAILED);
+    assert_int_equal(s->reason, MESOS__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
 static int setup_cgroups(void **state)
 {
     if (geteuid() != 0 || access("/sys/fs/cgroup/memory/memory.limit_in_bytes", F_OK) != 0) {
@@ -344,6 +474,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_limit, setup_cgroups, teardown_cgroups),
+        cmocka_unit_test_setup_teardown(test_sandbox_browsable_and_usage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_tarball_over_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_dies_before_registering,
+                                        setup_broken_executor, teardown_broken_executor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

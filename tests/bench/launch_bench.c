@@ -1,0 +1,210 @@
+/*
+ * launch_bench.c: how fast real tasks go through one agent (issue 4's benchmark).
+ *
+ * One process holds a master (in-memory registry), one agent with real containers (posix
+ * isolation, mesos-executor from this binary's directory) and a framework on the scheduler
+ * driver. The framework launches --tasks tasks of `true` as offers allow (all of them fit in the
+ * first offer) and waits for every TASK_FINISHED; the figure is tasks per second from the first
+ * ACCEPT to the last TASK_FINISHED. Beside it, in the same run, the baseline: a bare
+ * posix_spawn+waitpid loop of /bin/true with two children in flight. Each task costs two spawns
+ * (its executor and its command), so half the baseline is the ceiling.
+ *
+ *   build/bin/launch-bench [--tasks=1000]
+ */
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "actor/clock.h"
+#include "frameworks/scheduler.h"
+#include "master/master.h"
+#include "proto/task_states.h"
+#include "slave/agent.h"
+
+extern char **environ;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void emit(const char *metric, double value, const char *unit)
+{
+    printf("{\"bench\":\"launch\",\"metric\":\"%s\",\"value\":%.3f,\"unit\":\"%s\"}\n",
+           metric, value, unit);
+    fflush(stdout);
+}
+
+/* The baseline: n spawns of /bin/true, two at a time. Returns spawns per second. */
+static double spawn_baseline(int n)
+{
+    char *argv[] = {"true", NULL};
+    pid_t running[2] = {0, 0};
+    double start = now();
+    for (int started = 0, done = 0; done < n;) {
+        for (int k = 0; k < 2; k++) {
+            if (running[k] == 0 && started < n) {
+                if (posix_spawn(&running[k], "/bin/true", NULL, NULL, argv, environ) != 0)
+                    return 0;
+                started++;
+            }
+        }
+        pid_t pid = waitpid(-1, NULL, 0);
+        for (int k = 0; k < 2; k++) {
+            if (running[k] == pid)
+                running[k] = 0;
+        }
+        done++;
+    }
+    return n / (now() - start);
+}
+
+typedef struct bench {
+    int tasks;
+    int launched, finished, failed;
+    double first_accept, last_finished;
+    scheduler_resources_t res;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+} bench_t;
+
+static void on_offers(scheduler_driver_t *d, void *user, const Mesos__Offer *const *offers,
+                      size_t count)
+{
+    bench_t *b = user;
+    for (size_t i = 0; i < count; i++) {
+        const char *ids[] = {offers[i]->id->value};
+        resources_t left;
+        char err[256];
+        resources_init(&left);
+        resources_from_proto(&left, offers[i]->resources, offers[i]->n_resources, err,
+                             sizeof(err));
+        size_t n = 0;
+        scheduler_task_t *tasks = calloc((size_t)(b->tasks - b->launched) + 1, sizeof(*tasks));
+        Mesos__TaskInfo **infos = calloc((size_t)(b->tasks - b->launched) + 1, sizeof(*infos));
+        char(*names)[32] = calloc((size_t)(b->tasks - b->launched) + 1, sizeof(*names));
+        while (b->launched < b->tasks && resources_contains(&left, &b->res.set)) {
+            resources_subtract(&left, &b->res.set);
+            snprintf(names[n], sizeof(names[n]), "true-%d", b->launched++);
+            scheduler_task_init(&tasks[n], names[n], names[n], offers[i]->agent_id->value, "true",
+                                b->res.items, b->res.count);
+            infos[n] = &tasks[n].info;
+            n++;
+        }
+        resources_fini(&left);
+        if (n > 0 && b->first_accept == 0)
+            b->first_accept = now();
+        if (n > 0)
+            scheduler_driver_launch(d, ids, 1, infos, n, -1);
+        else
+            scheduler_driver_decline(d, ids[0], 60);
+        free(tasks);
+        free(infos);
+        free(names);
+    }
+}
+
+static void on_update(scheduler_driver_t *d, void *user, const Mesos__TaskStatus *status)
+{
+    (void)d;
+    bench_t *b = user;
+    if (!mesos_task_state_terminal(status->state))
+        return;
+    pthread_mutex_lock(&b->lock);
+    if (status->state == MESOS__TASK_STATE__TASK_FINISHED)
+        b->finished++;
+    else
+        b->failed++;
+    if (b->finished + b->failed == b->tasks) {
+        b->last_finished = now();
+        pthread_cond_signal(&b->cond);
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+int main(int argc, char **argv)
+{
+    bench_t b = {.tasks = 1000};
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--tasks=", 8) == 0)
+            b.tasks = atoi(argv[i] + 8);
+    }
+    if (b.tasks <= 0) {
+        fprintf(stderr, "usage: launch-bench [--tasks=N]\n");
+        return 1;
+    }
+    char self[PATH_MAX], err[512] = "";
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (len <= 0)
+        return 1;
+    self[len] = '\0';
+    const char *bin_dir = dirname(self);
+    char work_dir[] = "/tmp/launch-bench.XXXXXX";
+    if (mkdtemp(work_dir) == NULL)
+        return 1;
+
+    double baseline = spawn_baseline(b.tasks);
+
+    actor_runtime_options_t ro;
+    actor_runtime_options_init(&ro);
+    ro.port = 0;
+    if (actor_runtime_start(&ro) != ACTOR_OK)
+        return 1;
+    master_options_t mo;
+    master_options_init(&mo);
+    mo.registry = "in_memory";
+    master_pids_t master;
+    if (master_start(&mo, &master) != ACTOR_OK)
+        return 1;
+    char master_pid[ACTOR_PID_STRLEN];
+    actor_pid_format(&master.master, master_pid, sizeof(master_pid));
+    agent_options_t ao;
+    agent_options_init(&ao);
+    ao.master = master_pid;
+    ao.work_dir = work_dir;
+    ao.launcher_dir = bin_dir;
+    ao.resources = "cpus:2;mem:65536;disk:1024;ports:[31000-32000]";
+    actor_pid_t agent;
+    if (agent_start(&ao, &agent, err, sizeof(err)) != ACTOR_OK) {
+        fprintf(stderr, "agent: %s\n", err);
+        return 1;
+    }
+    scheduler_resources_parse(&b.res, "cpus:0.001;mem:1", err, sizeof(err));
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.cond, NULL);
+    scheduler_driver_options_t so;
+    scheduler_driver_options_init(&so);
+    so.master = master_pid;
+    so.name = "launch-bench";
+    scheduler_callbacks_t cbs = {.offers = on_offers, .update = on_update};
+    scheduler_driver_t *driver = NULL;
+    if (scheduler_driver_start(&so, &cbs, &b, &driver) != ACTOR_OK)
+        return 1;
+    pthread_mutex_lock(&b.lock);
+    while (b.finished + b.failed < b.tasks)
+        pthread_cond_wait(&b.cond, &b.lock);
+    pthread_mutex_unlock(&b.lock);
+    double rate = b.tasks / (b.last_finished - b.first_accept);
+    emit("launch/posix_spawn_true_2_in_flight", baseline, "spawns/s");
+    emit("launch/tasks_accept_to_finished", rate, "tasks/s");
+    emit("launch/ratio_to_posix_spawn", rate / baseline, "ratio");
+    emit("launch/tasks_failed", b.failed, "tasks");
+    scheduler_driver_stop(driver, false);
+    scheduler_driver_free(driver);
+    agent_stop(&agent);
+    master_stop(&master);
+    actor_runtime_stop();
+    scheduler_resources_fini(&b.res);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", work_dir);
+    return system(cmd) == 0 && b.failed == 0 ? 0 : 1;
+}
