@@ -87,8 +87,9 @@ void actor_runtime_options_init(actor_runtime_options_t *opts);
  * ACTOR_ESYSTEM if the actor port cannot be bound, ACTOR_ENOMEM. */
 actor_err_t actor_runtime_start(const actor_runtime_options_t *opts);
 
-/* Terminates every actor (running each fini), stops the threads and frees everything. Call from
- * outside any actor. Safe to call when the runtime is not started. */
+/* Terminates every actor (running each fini), stops the threads and frees everything. Messages
+ * queued for other processes, those sent from fini included, are written first, for at most a
+ * second. Call from outside any actor. Safe to call when the runtime is not started. */
 void actor_runtime_stop(void);
 
 /* This process's address as PIDs show it: *ip (host byte order) and *port are 0 without

@@ -439,7 +439,9 @@ actor_err_t actor_http_respond(actor_http_request_t *req, int status, const char
 
 actor_err_t actor_http_respond_json(actor_http_request_t *req, int status, json_t *json)
 {
-    char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
+    /* 15 significant digits: 0.1 stays 0.1 (Mesos's and Marathon's own output), where the
+     * shortest exact form of the double would be 0.10000000000000001. */
+    char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     json_decref(json);
     if (text == NULL) {
         char *oom = strdup("Out of memory\n");

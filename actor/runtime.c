@@ -413,8 +413,10 @@ void actor_runtime_stop(void)
     if (!rt.running)
         return;
     terminate_all();
+    /* What the actors queued for peers, their fini's last words included, is written first (for
+     * at most a second); then no more remote input, and pending exits go to nobody. */
     if (rt.opts.port >= 0)
-        transport_stop(); /* no more remote input; pending exits are delivered to nobody */
+        transport_stop();
     clock_stop();
     actor_http_stop();
     actor_io_stop();

@@ -8,10 +8,19 @@
  * breaking, since peers never write on streams they accepted.
  *
  * All callbacks run on nng's threads. Peers live until transport_stop.
+ *
+ * Stopping flushes first: transport_stop waits, at most FLUSH_TIMEOUT_NS of real time, until
+ * every peer's queue has been handed to the kernel (a stream that is closed gracefully keeps
+ * delivering what its socket holds after the process exits), because the last messages of a
+ * process (a scheduler's TEARDOWN) are sent just before it stops. A peer that cannot be reached
+ * drops its queue when its dial fails, so only a peer that accepts but does not read (or a dial
+ * that hangs) makes the flush wait for its bound. The wait is on a progress counter that every
+ * write, dial and break bumps while a flush is under way.
  */
 #include "actor/transport.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <nng/nng.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +34,7 @@
 
 #define PEER_BACKLOG_MAX (256u << 20) /* bytes queued for one peer before sends are dropped */
 #define RECV_CHUNK       (256u << 10)
+#define FLUSH_TIMEOUT_NS (1000 * 1000 * 1000LL) /* transport_stop waits this long at most */
 
 typedef struct outbuf {
     uint8_t *data;
@@ -76,13 +86,29 @@ static struct {
     nng_aio *accept_aio;
     char self_suffix[32]; /* "@ip:port" of this process, for senders' PIDs */
     bool stopping;
-} tp = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    /* Flushing at stop: progress counts writes, dials and breaks while `flushing` is set. */
+    pthread_mutex_t flush_lock; /* progress; taken after a peer's lock, never before */
+    pthread_cond_t flush_cv;    /* on CLOCK_MONOTONIC */
+    uint64_t progress;
+    atomic_bool flushing;
+} tp = {.lock = PTHREAD_MUTEX_INITIALIZER, .flush_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void peer_start_dial(peer_t *p);
 static void peer_start_send(peer_t *p);
 static void in_conn_start_recv(in_conn_t *c);
 
 /* ---- outgoing ---- */
+
+/* Something changed on a peer's stream: wakes a flush waiting in transport_stop. */
+static void flush_progress(void)
+{
+    if (!atomic_load_explicit(&tp.flushing, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&tp.flush_lock);
+    tp.progress++;
+    pthread_cond_broadcast(&tp.flush_cv);
+    pthread_mutex_unlock(&tp.flush_lock);
+}
 
 static bool outbuf_reserve(outbuf_t *b, size_t more)
 {
@@ -186,6 +212,7 @@ static void peer_break(peer_t *p, const char *why, int rv)
     outbuf_drop(&p->pending);
     peer_notify_links(p);
     peer_maybe_idle(p);
+    flush_progress();
 }
 
 static void peer_start_dial(peer_t *p)
@@ -235,6 +262,7 @@ static void on_dial(void *arg)
         outbuf_drop(&p->pending);
         peer_notify_links(p);
     }
+    flush_progress();
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -277,6 +305,7 @@ static void on_peer_send(void *arg)
     } else {
         peer_maybe_idle(p);
     }
+    flush_progress();
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -617,12 +646,65 @@ actor_err_t transport_start(const char *bind_ip, const char *advertise_ip, uint1
     }
     *ip = ntohl(addr.s_addr);
     snprintf(tp.self_suffix, sizeof(tp.self_suffix), "@%s:%u", shown, *bound_port);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&tp.flush_cv, &attr);
+    pthread_condattr_destroy(&attr);
     nng_stream_listener_accept(tp.listener, tp.accept_aio);
     return ACTOR_OK;
 }
 
+/* Whether some peer still has bytes that were not handed to the kernel. With log set, says which
+ * (the flush is giving up on them). */
+static bool peers_busy(bool log)
+{
+    bool busy = false;
+    pthread_mutex_lock(&tp.lock);
+    for (peer_t *p = tp.peers; p != NULL && (log || !busy); p = p->hh.next) {
+        pthread_mutex_lock(&p->lock);
+        size_t left = p->pending.len;
+        if (p->state == PEER_CONNECTED)
+            left += p->inflight.len - p->inflight_done;
+        if (left > 0 && log)
+            LOG_WARNING("Dropping %zu bytes queued for %s: not written within %lld ms of stopping",
+                        left, p->url, FLUSH_TIMEOUT_NS / 1000000);
+        busy = busy || left > 0;
+        pthread_mutex_unlock(&p->lock);
+    }
+    pthread_mutex_unlock(&tp.lock);
+    return busy;
+}
+
+/* Waits until every peer's queue is written, or FLUSH_TIMEOUT_NS of real time passed. */
+static void flush_peers(void)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    int64_t ns = deadline.tv_nsec + FLUSH_TIMEOUT_NS;
+    deadline.tv_sec += (time_t)(ns / 1000000000);
+    deadline.tv_nsec = (long)(ns % 1000000000);
+    atomic_store_explicit(&tp.flushing, true, memory_order_release);
+    int rc = 0;
+    while (rc == 0) {
+        pthread_mutex_lock(&tp.flush_lock);
+        uint64_t seen = tp.progress;
+        pthread_mutex_unlock(&tp.flush_lock);
+        if (!peers_busy(false))
+            break;
+        pthread_mutex_lock(&tp.flush_lock);
+        while (tp.progress == seen && rc == 0)
+            rc = pthread_cond_timedwait(&tp.flush_cv, &tp.flush_lock, &deadline);
+        pthread_mutex_unlock(&tp.flush_lock);
+    }
+    if (rc == ETIMEDOUT)
+        peers_busy(true);
+    atomic_store_explicit(&tp.flushing, false, memory_order_release);
+}
+
 void transport_stop(void)
 {
+    flush_peers();
     pthread_mutex_lock(&tp.lock);
     tp.stopping = true;
     pthread_mutex_unlock(&tp.lock);
@@ -658,4 +740,5 @@ void transport_stop(void)
         nng_aio_stop(p->recv_aio);
         peer_free(p);
     }
+    pthread_cond_destroy(&tp.flush_cv);
 }

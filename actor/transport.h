@@ -22,7 +22,9 @@
 actor_err_t transport_start(const char *bind_ip, const char *advertise_ip, uint16_t port,
                             uint32_t *ip, uint16_t *bound_port);
 
-/* Closes every stream and frees everything; messages not yet written are dropped. */
+/* Writes what is queued for peers first, waiting at most a second of real time (a peer that
+ * cannot be reached drops its queue at once), then closes every stream and frees everything;
+ * what is still unwritten then is dropped. */
 void transport_stop(void);
 
 /* Queues msg (packed_len bytes once packed) for the peer process of `to`. Thread-safe. A peer

@@ -364,8 +364,20 @@ static size_t add_reported(actor_t *self, master_t *m, master_agent_t *agent,
                            const Mesos__Internal__ReregisterAgentMessage *re,
                            allocator_used_t **used_out, resources_t **res_out)
 {
-    for (size_t i = 0; i < re->n_frameworks; i++)
-        master_framework_recover(m, re->frameworks[i]);
+    for (size_t i = 0; i < re->n_frameworks; i++) {
+        const Mesos__FrameworkInfo *info = re->frameworks[i];
+        if (info->id != NULL && master_framework_removed(m, info->id->value)) {
+            /* Torn down while the agent was away: its tasks there must end, as Mesos's master
+             * tells a reregistering agent to shut down frameworks it removed. */
+            Mesos__Internal__ShutdownFrameworkMessage shut =
+                MESOS__INTERNAL__SHUTDOWN_FRAMEWORK_MESSAGE__INIT;
+            shut.framework_id = info->id;
+            actor_send(self, &agent->pid, &shut.base);
+            LOG_INFO("Shutting down removed framework %s on agent %s", info->id->value, agent->id);
+            continue;
+        }
+        master_framework_recover(m, info);
+    }
     allocator_used_t *used = calloc(re->n_tasks + 1, sizeof(*used));
     resources_t *res = calloc(re->n_tasks + 1, sizeof(*res));
     size_t count = 0;

@@ -1,6 +1,19 @@
 /*
  * frameworks.c: frameworks: SUBSCRIBE (new, resubscription, failover), the routing of their
  * other calls, disconnection and the failover timeout, TEARDOWN and removal.
+ *
+ * As Mesos's Master::receive, a call other than SUBSCRIBE is dropped with a warning (never
+ * answered) when it is malformed, names a framework the master does not know or comes from
+ * another PID than the framework's scheduler: an ERROR event would abort a scheduler driver
+ * that did nothing wrong (a call of a framework the master removed, or crossing a failover). A
+ * call from the framework's own PID while the master considers it disconnected gets Mesos's
+ * "Framework disconnected" ERROR: the link is broken one way and the scheduler must learn it.
+ *
+ * A SUBSCRIBE without id from the PID of a subscribed framework is a retry that crossed the
+ * first SUBSCRIBED: it is answered with that framework's SUBSCRIBED again, as Mesos does. Mesos
+ * compares the PID with every registered framework's, because its scheduler PIDs are unique
+ * (scheduler-<UUID>); ours ("scheduler(1)@ip:port") can repeat when a scheduler restarts on the
+ * same port, so only a connected framework (its link holds: the same process) is matched.
  */
 #include <ctype.h>
 #include <math.h>
@@ -29,6 +42,11 @@ static master_framework_t *completed_find(master_t *m, const char *id)
             return fw;
     }
     return NULL;
+}
+
+bool master_framework_removed(master_t *m, const char *id)
+{
+    return completed_find(m, id) != NULL;
 }
 
 /* ---- roles ---- */
@@ -202,8 +220,8 @@ master_framework_t *master_framework_recover(master_t *m, const Mesos__Framework
     if (info->id == NULL || info->id->value == NULL)
         return NULL;
     master_framework_t *fw = master_framework_find(m, info->id->value);
-    if (fw != NULL)
-        return fw;
+    if (fw != NULL || master_framework_removed(m, info->id->value))
+        return fw; /* a removed framework stays removed (add_reported shuts it down) */
     const char *const *roles;
     size_t role_count;
     const char *why;
@@ -241,6 +259,16 @@ static void send_subscribed(actor_t *self, master_t *m, master_framework_t *fw)
     ev.type = MESOS__SCHEDULER__EVENT__TYPE__SUBSCRIBED;
     ev.subscribed = &subscribed;
     master_send_event(self, fw, &ev);
+}
+
+/* The connected framework whose scheduler is `pid`, or NULL. */
+static master_framework_t *framework_find_connected(master_t *m, const actor_pid_t *pid)
+{
+    for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
+        if (fw->connected && actor_pid_equal(&fw->pid, pid))
+            return fw;
+    }
+    return NULL;
 }
 
 static void rescind_all(actor_t *self, master_t *m, master_framework_t *fw, bool tell)
@@ -289,6 +317,12 @@ static void handle_subscribe(actor_t *self, master_t *m, const actor_pid_t *from
     }
 
     master_framework_t *fw = master_framework_find(m, id);
+    if (id == NULL && (fw = framework_find_connected(m, from)) != NULL) {
+        LOG_INFO("Framework %s (%s) already subscribed from %s; answering its SUBSCRIBE again",
+                 fw->id, fw->info->name, from->id);
+        send_subscribed(self, m, fw);
+        return;
+    }
     bool added = fw == NULL;
     if (fw == NULL) {
         char fresh[128];
@@ -464,16 +498,11 @@ static void handle_shutdown(actor_t *self, master_t *m, master_framework_t *fw,
     forward_to_agent(self, m, shutdown->agent_id->value, &msg.base);
 }
 
-static void handle_message(actor_t *self, master_t *m, master_framework_t *fw,
-                           const Mesos__Scheduler__Call__Message *message)
+static const char *call_type_name(int type)
 {
-    Mesos__Internal__FrameworkToExecutorMessage msg =
-        MESOS__INTERNAL__FRAMEWORK_TO_EXECUTOR_MESSAGE__INIT;
-    msg.agent_id = message->agent_id;
-    msg.framework_id = fw->info->id;
-    msg.executor_id = message->executor_id;
-    msg.data = message->data;
-    forward_to_agent(self, m, message->agent_id->value, &msg.base);
+    const ProtobufCEnumValue *v =
+        protobuf_c_enum_descriptor_get_value(&mesos__scheduler__call__type__descriptor, type);
+    return v != NULL ? v->name : "UNKNOWN";
 }
 
 /* Each call type names the sub-message it needs; a call without it is dropped. */
@@ -509,25 +538,23 @@ void master_handle_call(actor_t *self, void *state, const actor_pid_t *from,
         handle_subscribe(self, m, from, call);
         return;
     }
-    master_framework_t *fw =
-        master_framework_find(m, call->framework_id != NULL ? call->framework_id->value : NULL);
-    if (fw == NULL || !fw->connected || !actor_pid_equal(&fw->pid, from)) {
+    const char *id = call->framework_id != NULL ? call->framework_id->value : NULL;
+    master_framework_t *fw = master_framework_find(m, id);
+    const char *why = fw == NULL                         ? "Framework cannot be found"
+                      : !actor_pid_equal(&fw->pid, from) ? "Call is not from registered framework"
+                      : !call_complete(call) ? "The call lacks the message its type requires"
+                                             : NULL;
+    if (why != NULL) {
         m->counters.invalid_framework_calls++;
-        LOG_WARNING("Dropping a %s call from %s: the framework is not subscribed from there",
-                    protobuf_c_enum_descriptor_get_value(&mesos__scheduler__call__type__descriptor,
-                                                         call->type) != NULL
-                        ? protobuf_c_enum_descriptor_get_value(
-                              &mesos__scheduler__call__type__descriptor, call->type)
-                              ->name
-                        : "UNKNOWN",
-                    from->id);
-        if (fw == NULL)
-            master_send_error(self, from, "Framework is not subscribed");
+        LOG_WARNING("Dropping %s call from framework %s at %s: %s", call_type_name(call->type),
+                    id != NULL ? id : "(none)", from->id, why);
         return;
     }
-    if (!call_complete(call)) {
+    if (!fw->connected) {
         m->counters.invalid_framework_calls++;
-        master_send_error(self, from, "The call lacks the message its type requires");
+        LOG_INFO("Refusing %s call from framework %s: Framework disconnected",
+                 call_type_name(call->type), fw->id);
+        master_send_error(self, from, "Framework disconnected");
         return;
     }
     m->counters.valid_framework_calls++;
@@ -562,12 +589,13 @@ void master_handle_call(actor_t *self, void *state, const actor_pid_t *from,
         master_handle_reconcile(self, m, fw, call->reconcile);
         break;
     case MESOS__SCHEDULER__CALL__TYPE__MESSAGE:
-        handle_message(self, m, fw, call->message);
+        master_handle_message(self, m, fw, call->message);
         break;
     case MESOS__SCHEDULER__CALL__TYPE__REQUEST:
         break; /* ignored, as Mesos's hierarchical allocator ignores it */
     default:
-        master_send_error(self, from, "Unsupported call type");
+        LOG_WARNING("Ignoring %s call from framework %s: this master does not support it",
+                    call_type_name(call->type), fw->id);
         break;
     }
 }

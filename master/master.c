@@ -248,6 +248,7 @@ static const actor_handler_t master_handlers[] = {
     {&mesos__internal__pong_agent_message__descriptor, master_handle_pong},
     {&mesos__internal__status_update_message__descriptor, master_handle_status_update},
     {&mesos__internal__exited_executor_message__descriptor, master_handle_exited_executor},
+    {&mesos__internal__executor_to_framework_message__descriptor, master_handle_executor_message},
 };
 
 static const actor_ops_t master_ops = {

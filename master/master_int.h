@@ -186,6 +186,10 @@ typedef struct master_counters {
     uint64_t valid_acknowledgements, invalid_acknowledgements;
     uint64_t messages_register, messages_reregister, messages_unregister;
     uint64_t messages_status_update;
+    uint64_t messages_framework_to_executor, valid_framework_to_executor_messages;
+    uint64_t invalid_framework_to_executor_messages;
+    uint64_t messages_executor_to_framework, valid_executor_to_framework_messages;
+    uint64_t invalid_executor_to_framework_messages;
 } master_counters_t;
 
 typedef struct master {
@@ -230,6 +234,8 @@ void master_handle_call(actor_t *self, void *state, const actor_pid_t *from,
                         const ProtobufCMessage *msg);
 master_framework_t *master_framework_find(master_t *m, const char *id);
 /* A framework known only from an agent's reregistration (its scheduler has not subscribed). */
+/* Whether id names a framework that was removed (torn down or timed out): it never comes back. */
+bool master_framework_removed(master_t *m, const char *id);
 master_framework_t *master_framework_recover(master_t *m, const Mesos__FrameworkInfo *info);
 /* The framework's scheduler link broke (or it failed over): deactivate and arm the failover
  * timer. */
@@ -242,6 +248,15 @@ void master_framework_free(master_framework_t *fw);
 void master_framework_cancel_failover(master_framework_t *fw);
 /* Whether role is a valid role name (Mesos's rules). */
 bool master_role_valid(const char *role, const char **why);
+
+/* ---- messages.c ---- */
+
+/* Call.MESSAGE: forwards the data to the executor's agent as a FrameworkToExecutorMessage. */
+void master_handle_message(actor_t *self, master_t *m, master_framework_t *fw,
+                           const Mesos__Scheduler__Call__Message *message);
+/* An agent's ExecutorToFrameworkMessage: forwards it to the framework as Event.MESSAGE. */
+void master_handle_executor_message(actor_t *self, void *state, const actor_pid_t *from,
+                                    const ProtobufCMessage *msg);
 
 /* ---- agents.c ---- */
 

@@ -72,6 +72,12 @@ typedef enum gauge_id {
     G_MESSAGES_REREGISTER,
     G_MESSAGES_UNREGISTER,
     G_MESSAGES_STATUS_UPDATE,
+    G_MESSAGES_FRAMEWORK_TO_EXECUTOR,
+    G_VALID_FRAMEWORK_TO_EXECUTOR,
+    G_INVALID_FRAMEWORK_TO_EXECUTOR,
+    G_MESSAGES_EXECUTOR_TO_FRAMEWORK,
+    G_VALID_EXECUTOR_TO_FRAMEWORK,
+    G_INVALID_EXECUTOR_TO_FRAMEWORK,
     G_SUBSCRIBERS,
     G_COUNT,
 } gauge_id_t;
@@ -147,6 +153,18 @@ static const struct {
     [G_MESSAGES_UNREGISTER] = {"master/messages_unregister_slave",
                                "Agent unregistrations received"},
     [G_MESSAGES_STATUS_UPDATE] = {"master/messages_status_update", "Status updates received"},
+    [G_MESSAGES_FRAMEWORK_TO_EXECUTOR] = {"master/messages_framework_to_executor",
+                                          "Framework messages for executors received"},
+    [G_VALID_FRAMEWORK_TO_EXECUTOR] = {"master/valid_framework_to_executor_messages",
+                                       "Framework messages forwarded to agents"},
+    [G_INVALID_FRAMEWORK_TO_EXECUTOR] = {"master/invalid_framework_to_executor_messages",
+                                         "Framework messages dropped"},
+    [G_MESSAGES_EXECUTOR_TO_FRAMEWORK] = {"master/messages_executor_to_framework",
+                                          "Executor messages for frameworks received"},
+    [G_VALID_EXECUTOR_TO_FRAMEWORK] = {"master/valid_executor_to_framework_messages",
+                                       "Executor messages forwarded to frameworks"},
+    [G_INVALID_EXECUTOR_TO_FRAMEWORK] = {"master/invalid_executor_to_framework_messages",
+                                         "Executor messages dropped"},
     [G_SUBSCRIBERS] = {"master/operator_event_stream_subscribers",
                        "Clients subscribed to the operator API's event stream"},
 };
@@ -254,6 +272,12 @@ static void publish(master_t *m)
     put(G_MESSAGES_REREGISTER, (double)c->messages_reregister);
     put(G_MESSAGES_UNREGISTER, (double)c->messages_unregister);
     put(G_MESSAGES_STATUS_UPDATE, (double)c->messages_status_update);
+    put(G_MESSAGES_FRAMEWORK_TO_EXECUTOR, (double)c->messages_framework_to_executor);
+    put(G_VALID_FRAMEWORK_TO_EXECUTOR, (double)c->valid_framework_to_executor_messages);
+    put(G_INVALID_FRAMEWORK_TO_EXECUTOR, (double)c->invalid_framework_to_executor_messages);
+    put(G_MESSAGES_EXECUTOR_TO_FRAMEWORK, (double)c->messages_executor_to_framework);
+    put(G_VALID_EXECUTOR_TO_FRAMEWORK, (double)c->valid_executor_to_framework_messages);
+    put(G_INVALID_EXECUTOR_TO_FRAMEWORK, (double)c->invalid_executor_to_framework_messages);
     put(G_SUBSCRIBERS, (double)m->subscriber_count);
 }
 

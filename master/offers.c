@@ -3,6 +3,7 @@
  * cycle); DECLINE with its filter; rescinding; ACCEPT with LAUNCH, validated as Mesos's
  * master/validation.cpp validates tasks.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "master/master_int.h"
 
 #define DEFAULT_REFUSE_SECONDS 5.0
+#define MAX_REFUSE_SECONDS     (365 * 86400.0)
 
 void master_offer_free(master_offer_t *offer)
 {
@@ -181,11 +183,23 @@ void master_offer_grants(actor_t *self, void *state, allocator_grants_t *grants)
 
 /* ---- DECLINE ---- */
 
+/* Filters.refuse_seconds as Mesos's allocator reads it: absent, negative or not a number means
+ * the default (5 s), more than a year means a year; 0 means no filter. */
 static double refuse_seconds(const Mesos__Filters *filters)
 {
     if (filters == NULL || !filters->has_refuse_seconds)
         return DEFAULT_REFUSE_SECONDS;
-    return filters->refuse_seconds;
+    double s = filters->refuse_seconds;
+    if (isnan(s) || s < 0) {
+        LOG_WARNING("Using the default refuse_seconds (%.0f s) for a filter of %g s",
+                    DEFAULT_REFUSE_SECONDS, s);
+        return DEFAULT_REFUSE_SECONDS;
+    }
+    if (s > MAX_REFUSE_SECONDS) {
+        LOG_WARNING("Using 365 days for a filter of %g s, which is too long", s);
+        return MAX_REFUSE_SECONDS;
+    }
+    return s;
 }
 
 void master_handle_decline(actor_t *self, master_t *m, master_framework_t *fw,

@@ -262,8 +262,12 @@ static void ping_check(actor_t *self, void *state, void *arg)
         LOG_WARNING("No ping from the master for %.0f s: reregistering", a->ping_timeout_seconds);
         start_registration(a);
     }
+    /* Next check when the silence since the last ping would reach the limit (as Mesos's agent
+     * restarts its timer at every ping), not a whole limit from now. */
+    int64_t next = a->last_ping_ns + limit - actor_clock_now();
     if (a->state != AGENT_TERMINATING)
-        a->ping_check_timer = actor_delay(self, limit, ping_check, NULL);
+        a->ping_check_timer =
+            actor_delay(self, next > ACTOR_NS_PER_MS ? next : limit, ping_check, NULL);
 }
 
 static void on_shutdown(actor_t *self, void *state, const actor_pid_t *from,
@@ -326,6 +330,7 @@ static void agent_init(actor_t *self, void *state, void *arg)
     a->start_time = agent_now();
     resources_init(&a->used);
     a->store = s->store;
+    a->batch = store_batch_new(a->store, self, NULL);
     free(s);
     agent_http_install(a);
     agent_metrics_start(a);
@@ -406,6 +411,8 @@ static const actor_handler_t agent_handlers[] = {
     {&mesos__internal__shutdown_framework_message__descriptor, agent_on_shutdown_framework},
     {&mesos__internal__shutdown_executor_message__descriptor, agent_on_shutdown_executor},
     {&mesos__internal__update_framework_message__descriptor, agent_on_update_framework},
+    {&mesos__internal__framework_to_executor_message__descriptor, agent_on_framework_to_executor},
+    {&mesos__internal__executor_to_framework_message__descriptor, agent_on_executor_to_framework},
 };
 
 static const actor_ops_t agent_ops = {

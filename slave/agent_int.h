@@ -38,12 +38,12 @@
 #include "resources/resources.h"
 #include "slave/agent.h"
 #include "slave/containerizer/cgroups.h"
+#include "store/batch.h"
 #include "store/store.h"
 
 typedef struct agent agent_t;
 typedef struct agent_framework agent_framework_t;
 typedef struct agent_executor agent_executor_t;
-typedef struct agent_deferred agent_deferred_t;
 
 /* Mesos's agent states. */
 typedef enum agent_state {
@@ -108,6 +108,7 @@ struct agent_framework {
     char *id;
     Mesos__FrameworkInfo *info; /* owned */
     bool task_killing_state;    /* capability TASK_KILLING_STATE */
+    bool shut_down;             /* the master removed it: its updates go nowhere any more */
     agent_executor_t *executors;
     agent_executor_t *completed_executors; /* bounded list, oldest first */
     size_t completed_count;
@@ -166,10 +167,7 @@ struct agent {
     json_t *flags;
     /* Checkpoints (checkpoint.c): the store and the batch being gathered. */
     store_t *store;
-    store_op_t *ck_ops;
-    size_t ck_count, ck_cap;
-    bool ck_flush_scheduled;
-    agent_deferred_t *ck_after_head, *ck_after_tail;
+    store_batch_t *batch;
     /* Recovery (recover.c): executors asked to reconnect that have not yet. */
     size_t reconnecting;
     bool recovered; /* recovery is over: the agent (re)registers */
@@ -205,6 +203,11 @@ void agent_on_shutdown_executor(actor_t *self, void *state, const actor_pid_t *f
 void agent_on_update_framework(actor_t *self, void *state, const actor_pid_t *from,
                                const ProtobufCMessage *msg);
 void agent_on_reconcile_tasks(agent_t *a, const Mesos__Internal__ReconcileTasksMessage *m);
+/* Framework messages pass through: master to executor, executor to master. */
+void agent_on_framework_to_executor(actor_t *self, void *state, const actor_pid_t *from,
+                                    const ProtobufCMessage *msg);
+void agent_on_executor_to_framework(actor_t *self, void *state, const actor_pid_t *from,
+                                    const ProtobufCMessage *msg);
 agent_framework_t *agent_framework_find(agent_t *a, const char *id);
 agent_task_t *agent_task_find(agent_executor_t *e, const char *task_id);
 /* Finds the executor running (or about to run) a task, NULL if none. */
@@ -268,6 +271,9 @@ void agent_on_status_update(actor_t *self, void *state, const actor_pid_t *from,
                             const ProtobufCMessage *msg);
 void agent_on_status_update_ack(actor_t *self, void *state, const actor_pid_t *from,
                                 const ProtobufCMessage *msg);
+/* Forgets the streams of a framework the master removed (as Mesos's agent cleans up its status
+ * update manager): no more retries of updates nobody will acknowledge. */
+void agent_updates_drop_framework(agent_t *a, const char *framework_id);
 /* Resends the update in flight of every stream (after (re)registration). */
 void agent_updates_resend(agent_t *a);
 void agent_updates_free(agent_t *a);
@@ -276,13 +282,6 @@ void agent_updates_free(agent_t *a);
 actor_err_t agent_checkpoint_open(const char *work_dir, store_t **store, char *err, size_t err_len);
 /* A record's key: kind and up to three ids (NULL ends them). A heap string. */
 char *agent_checkpoint_key(const char *kind, const char *a, const char *b, const char *c);
-/* Adds a put (msg packed now) or a delete of key (taken over) to the batch being gathered. */
-void agent_checkpoint_put(agent_t *a, char *key, const ProtobufCMessage *msg);
-void agent_checkpoint_delete(agent_t *a, char *key);
-/* Runs fn(a, arg) once what the batch holds so far is durable (at once if nothing is pending). */
-void agent_checkpoint_after(agent_t *a, void (*fn)(agent_t *a, void *arg), void *arg);
-/* Writes the batch now (the dispatched flush does this after a burst). Exits on a failed write. */
-void agent_checkpoint_flush(agent_t *a);
 void agent_checkpoint_close(agent_t *a);
 bool agent_framework_checkpoints(const agent_framework_t *f);
 void agent_checkpoint_agent(agent_t *a);

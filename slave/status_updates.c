@@ -157,15 +157,17 @@ static bool update_valid(const Mesos__Internal__StatusUpdate *u)
 
 /* What waits for an update to be durable: the executor's acknowledgement and the forward. */
 typedef struct durable_arg {
+    agent_t *agent;
     char *key; /* the stream's */
     uint64_t seq;
     bool ack;
     actor_pid_t ack_to;
 } durable_arg_t;
 
-static void update_durable(agent_t *a, void *arg)
+static void update_durable(void *arg)
 {
     durable_arg_t *d = arg;
+    agent_t *a = d->agent;
     agent_stream_t *s = NULL;
     HASH_FIND_STR(a->streams, d->key, s);
     agent_update_t *node = s != NULL ? s->head : NULL;
@@ -223,6 +225,20 @@ void agent_update_received(agent_t *a, const Mesos__Internal__StatusUpdate *upda
         return;
     }
     const char *fid = update->framework_id->value, *tid = update->status->task_id->value;
+    agent_framework_t *f = agent_framework_find(a, fid);
+    if (f != NULL && f->shut_down) {
+        /* The framework is gone: the task's state still changes here, but nobody will
+         * acknowledge its updates, so none is kept or sent. */
+        agent_executor_t *e = agent_executor_of_task(a, fid, tid);
+        if (ack_to != NULL)
+            acknowledge_executor(a, ack_to, update);
+        if (e != NULL) {
+            agent_task_update_state(a, e, update->status);
+            if (mesos_task_state_terminal(update->status->state))
+                agent_task_completed(a, fid, tid);
+        }
+        return;
+    }
     agent_stream_t *s = stream_find(a, fid, tid);
     if (s != NULL && uuid_seen(s, &update->status->uuid)) {
         if (ack_to != NULL)
@@ -262,17 +278,18 @@ void agent_update_received(agent_t *a, const Mesos__Internal__StatusUpdate *upda
         }
         return;
     }
-    agent_checkpoint_put(a, update_key(s, seq), &copy->base);
+    store_batch_put_message(a->batch, update_key(s, seq), &copy->base);
     durable_arg_t *d = calloc(1, sizeof(*d));
     if (d == NULL || (d->key = strdup(s->key)) == NULL) {
         free(d);
         goto oom;
     }
+    d->agent = a;
     d->seq = seq;
     d->ack = ack_to != NULL;
     if (ack_to != NULL)
         d->ack_to = *ack_to;
-    agent_checkpoint_after(a, update_durable, d);
+    store_batch_after(a->batch, update_durable, d);
     return;
 oom:
     if (copy != NULL && (s == NULL || s->tail == NULL || s->tail->update != copy))
@@ -318,7 +335,7 @@ void agent_on_status_update_ack(actor_t *self, void *state, const actor_pid_t *f
         return; /* a duplicate or late acknowledgement */
     agent_update_t *done = s->head;
     if (s->checkpoint)
-        agent_checkpoint_delete(a, update_key(s, done->seq));
+        store_batch_delete(a->batch, update_key(s, done->seq));
     s->head = done->next;
     if (s->head == NULL)
         s->tail = NULL;
@@ -340,6 +357,22 @@ void agent_on_status_update_ack(actor_t *self, void *state, const actor_pid_t *f
         agent_task_completed(a, fid, tid);
     free(fid);
     free(tid);
+}
+
+void agent_updates_drop_framework(agent_t *a, const char *framework_id)
+{
+    agent_stream_t *s, *tmp;
+    HASH_ITER(hh, a->streams, s, tmp)
+    {
+        if (strcmp(s->framework_id, framework_id) != 0)
+            continue;
+        if (s->checkpoint) {
+            for (agent_update_t *u = s->head; u != NULL; u = u->next)
+                store_batch_delete(a->batch, update_key(s, u->seq));
+        }
+        HASH_DEL(a->streams, s);
+        stream_free(s);
+    }
 }
 
 void agent_updates_resend(agent_t *a)

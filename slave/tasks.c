@@ -762,7 +762,19 @@ void agent_on_shutdown_framework(actor_t *self, void *state, const actor_pid_t *
     if (f == NULL)
         return;
     LOG_INFO("Shutting down framework %s", f->id);
+    f->shut_down = true;
+    agent_updates_drop_framework(a, f->id);
     agent_executor_t *e, *tmp;
+    /* Tasks whose terminal updates waited for acknowledgements are done now. */
+    char *fid = strdup(f->id);
+    HASH_ITER(hh, f->executors, e, tmp)
+    {
+        agent_task_t *t, *ttmp;
+        HASH_ITER(hh, e->terminated, t, ttmp) agent_task_completed(a, fid, t->id);
+    }
+    free(fid);
+    if ((f = agent_framework_find(a, m->framework_id->value)) == NULL)
+        return;
     HASH_ITER(hh, f->executors, e, tmp) shutdown_executor(a, e);
 }
 
@@ -873,4 +885,31 @@ void agent_tasks_free(Mesos__Task **tasks, size_t count)
     for (size_t i = 0; i < count; i++)
         free(tasks[i]);
     free(tasks);
+}
+
+/* ---- framework messages (unreliable, as in Mesos) ---- */
+
+void agent_on_framework_to_executor(actor_t *self, void *state, const actor_pid_t *from,
+                                    const ProtobufCMessage *msg)
+{
+    agent_t *a = state;
+    const Mesos__Internal__FrameworkToExecutorMessage *m =
+        (const Mesos__Internal__FrameworkToExecutorMessage *)msg;
+    if (!actor_pid_equal(from, &a->master) || m->framework_id == NULL || m->executor_id == NULL)
+        return;
+    agent_executor_t *e =
+        executor_find(agent_framework_find(a, m->framework_id->value), m->executor_id->value);
+    if (e == NULL || e->state != EXECUTOR_RUNNING || !e->has_pid) {
+        LOG_WARNING("Dropping a message for executor %s, which is not running",
+                    m->executor_id->value);
+        return;
+    }
+    actor_send(self, &e->pid, msg);
+}
+
+void agent_on_executor_to_framework(actor_t *self, void *state, const actor_pid_t *from,
+                                    const ProtobufCMessage *msg)
+{
+    (void)self, (void)from;
+    agent_send_master(state, msg);
 }

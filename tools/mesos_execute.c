@@ -4,6 +4,7 @@
  *
  *   mesos-execute --master=HOST:PORT --name=NAME --command=CMD [--resources=cpus:0.1;mem:32]
  *                 [--uris=URI,...] [--env='{"K":"V"}'] [--checkpoint] [--role=*]
+ *                 [--no-partition_aware]
  *
  * It subscribes as the framework "mesos-execute instance", launches the task (id and name NAME,
  * the command in shell form, the URIs fetched into its sandbox with archives extracted, the
@@ -231,7 +232,7 @@ int main(int argc, char **argv)
 {
     char *master = NULL, *name = NULL, *command = NULL, *resources = NULL, *uris = NULL;
     char *env = NULL, *role = NULL, *framework_name = NULL;
-    bool checkpoint = false;
+    bool checkpoint = false, partition_aware = true;
     flags_flag_t table[] = {
         FLAGS_STRING("master", &master, NULL, "The master's HTTP address, HOST:PORT"),
         FLAGS_STRING("name", &name, NULL, "Name (and id) of the task"),
@@ -244,6 +245,9 @@ int main(int argc, char **argv)
                      "Environment variables of the command as a JSON object, {\"K\": \"V\"}"),
         FLAGS_BOOL("checkpoint", &checkpoint, "false",
                    "Enable checkpointing for the framework (its task survives an agent restart)"),
+        FLAGS_BOOL("partition_aware", &partition_aware, "true",
+                   "Subscribe as PARTITION_AWARE: a task on an unreachable agent is reported "
+                   "TASK_UNREACHABLE rather than TASK_LOST"),
         FLAGS_STRING("role", &role, "*", "Role to subscribe with"),
         FLAGS_STRING("framework_name", &framework_name, "mesos-execute instance",
                      "Name of the framework"),
@@ -263,7 +267,9 @@ int main(int argc, char **argv)
     opts.name = framework_name;
     opts.role = role;
     opts.checkpoint = checkpoint;
-    opts.capabilities = SCHEDULER_CAP_TASK_KILLING_STATE; /* as Mesos's mesos-execute */
+    /* As Mesos's mesos-execute. */
+    opts.capabilities =
+        SCHEDULER_CAP_TASK_KILLING_STATE | (partition_aware ? SCHEDULER_CAP_PARTITION_AWARE : 0);
     scheduler_callbacks_t callbacks = {
         .subscribed = on_subscribed,
         .offers = on_offers,

@@ -4,7 +4,8 @@
  * --work_dir and its own cgroup subtree), served on one HTTP port as Mesos's mesos-local does:
  * the master at "/" and "/master/", agent N under "/slave(N)/", sandboxes under "/files/".
  * Agent flags (--resources, --containerizers, --isolation, ...) pass through to every agent;
- * without --resources the machine is split evenly between the agents.
+ * without --resources the machine is split evenly between the agents. Marathon runs beside them
+ * on --marathon_port (8080; 0 for none), its state in memory.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "actor/daemon.h"
 #include "actor/http.h"
 #include "actor/log.h"
+#include "frameworks/marathon/marathon.h"
 #include "master/master.h"
 #include "slave/agent_flags.h"
 
@@ -147,16 +149,35 @@ int main(int argc, char **argv)
     agents = calloc(lf.num_agents, sizeof(*agents));
     size_t started = agents != NULL ? start_agents(&lf, &af, flags_json, master_pid, agents) : 0;
     json_decref(flags_json);
-    if (started == lf.num_agents) {
+    marathon_server_t *marathon = NULL;
+    bool ok = true;
+    if (started == lf.num_agents && lf.marathon_port != 0) {
+        char err[512] = "";
+        marathon_options_t mo2;
+        marathon_options_init(&mo2);
+        mo2.master = master_pid;
+        mo2.hostname = strcmp(lf.ip, "0.0.0.0") ? lf.ip : "127.0.0.1";
+        mo2.http_port = (uint16_t)lf.marathon_port;
+        rc = marathon_start(&mo2, &marathon, err, sizeof(err));
+        if (rc == ACTOR_OK)
+            rc = actor_http_listen(lf.ip, (uint16_t)lf.marathon_port,
+                                   marathon_server_pid(marathon)->id, NULL);
+        if (rc != ACTOR_OK) {
+            LOG_ERROR("Failed to start Marathon on port %llu: %s",
+                      (unsigned long long)lf.marathon_port, err[0] ? err : actor_strerror(rc));
+            ok = false;
+        }
+    }
+    if (ok && started == lf.num_agents) {
         LOG_INFO("mesos-local: master at http://%s:%llu/ with %zu agents (/slave(1)/state, ...)",
                  lf.ip, (unsigned long long)lf.port, started);
-        if (lf.marathon_port != 0)
-            LOG_WARNING("Marathon is not part of this build yet: --marathon_port=%llu is not "
-                        "served",
-                        (unsigned long long)lf.marathon_port);
+        if (marathon != NULL)
+            LOG_INFO("mesos-local: Marathon at http://%s:%llu/ (/v2/apps)", lf.ip,
+                     (unsigned long long)lf.marathon_port);
         actor_daemon_wait();
         status = 0;
     }
+    marathon_stop(marathon);
     for (size_t i = 0; i < started; i++)
         agent_stop(&agents[i]);
     master_stop(&master);

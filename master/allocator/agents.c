@@ -67,6 +67,7 @@ void agent_free_changed(allocator_t *a, agent_t *ag)
         qty_add(&a->free_active, &q, 1);
     }
     ag->free_q = q;
+    ag->free_set_gen = 0;
     ag->free_reserved = 0;
     for (size_t i = 0; i < ag->free.count; i++)
         ag->free_reserved += strcmp(ag->free.entries[i].role, RESOURCES_ROLE_ANY) != 0;
@@ -150,7 +151,7 @@ static actor_err_t agent_use(allocator_t *a, agent_t *ag, const allocator_used_t
     qty_t q;
     qty_of(a, u->resources, &q);
     rc = record_grow(a, ag, framework_find(a, u->framework_id), u->framework_id, role, u->resources,
-                     &q);
+                     &q, 0);
     if (rc == ACTOR_OK)
         rc = resources_subtract(&ag->free, u->resources);
     role_release(a, role);

@@ -16,11 +16,19 @@
  * use its resources are taken in DRF order (the role tree is walked level by level: "eng/web" is
  * a child of "eng"; siblings are ordered by weighted dominant share, least first), and within the
  * role its active frameworks in DRF order. The first framework that has not suppressed the role
- * and has no live filter for the agent gets all of the agent's unallocated resources that the
- * role may use (unreserved ones, and those reserved to the role or to an ancestor of it). Its
+ * and has no live filter holding what the agent would offer it (below) gets all of the agent's
+ * unallocated resources that the role may use (unreserved ones, and those reserved to the role or
+ * to an ancestor of it). Its
  * share grows at once, so the next agent sees the new order. A share is the largest, over the
  * scalar resource names (cpus, mem, disk, gpus, ...), of allocated / cluster total, divided by
  * the role's weight (default 1.0) for roles; frameworks within a role are not weighted.
+ *
+ * Offer filters, as Mesos's RefusedOfferFilter: resources given back with refuse_seconds (a
+ * DECLINE, or what an ACCEPT left unused) are refused by that framework, for the role they were
+ * allocated for, on that agent, until the filter expires. A later offer of the agent to the
+ * framework in that role is filtered only if the refused resources contain everything it would
+ * hold, so what is freed meanwhile (a task finished) is offered at once. A framework may hold
+ * several filters per agent and role; a revive clears those of its roles, a deactivation all.
  *
  * Incremental: a cycle only visits agents that have unallocated resources and that some
  * framework could take; an agent that every framework has filtered stays dormant until a filter
@@ -103,8 +111,8 @@ actor_err_t allocator_add_framework(allocator_t *a, const char *framework_id,
 /* Removes a framework: what it was allocated becomes free, its filters go. */
 actor_err_t allocator_remove_framework(allocator_t *a, const char *framework_id);
 
-/* A deactivated framework keeps its allocation but gets no offers (a disconnected scheduler);
- * activation undoes that. */
+/* A deactivated framework keeps its allocation but gets no offers (a disconnected scheduler),
+ * and its filters are cleared, as Mesos clears them; activation makes it offerable again. */
 actor_err_t allocator_activate_framework(allocator_t *a, const char *framework_id);
 actor_err_t allocator_deactivate_framework(allocator_t *a, const char *framework_id);
 
@@ -117,7 +125,8 @@ actor_err_t allocator_update_framework(allocator_t *a, const char *framework_id,
  * framework is not subscribed to is an ACTOR_EINVAL (also for revive). */
 actor_err_t allocator_suppress(allocator_t *a, const char *framework_id, const char *role);
 
-/* REVIVE: offers again for `role` (NULL: every role), and the framework's filters are cleared. */
+/* REVIVE: offers again for `role` (NULL: every role), and the framework's filters for that role
+ * (or all of them) are cleared, as Mesos's reviveRoles does. */
 actor_err_t allocator_revive(allocator_t *a, const char *framework_id, const char *role);
 
 /* ---- agents ---- */
@@ -151,8 +160,9 @@ actor_err_t allocator_deactivate_agent(allocator_t *a, const char *agent_id);
 /* ---- resources coming back ---- */
 
 /* Resources allocated to framework_id on agent_id are free again: an offer declined, rescinded
- * or partly used, a task finished. With refuse_seconds > 0 (a DECLINE's filter), the framework
- * gets no offer from this agent until now + refuse_seconds, unless it revives; 0 or less adds no
+ * or partly used, a task finished. With refuse_seconds > 0 (a DECLINE's filter) the framework
+ * refuses them, for the role they were allocated for, until now + refuse_seconds: it gets no offer
+ * of that agent for that role that they contain, unless it revives (above). 0 or less adds no
  * filter. Resources not allocated to the framework there are an ACTOR_EINVAL (nothing changes).
  * An unknown framework or agent is ignored (it may have been removed meanwhile). */
 actor_err_t allocator_recover(allocator_t *a, const char *framework_id, const char *agent_id,

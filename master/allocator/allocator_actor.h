@@ -69,7 +69,9 @@ actor_err_t allocator_actor_add_used(const actor_pid_t *alloc, const char *agent
 actor_err_t allocator_actor_remove_agent(const actor_pid_t *alloc, const char *agent_id);
 actor_err_t allocator_actor_activate_agent(const actor_pid_t *alloc, const char *agent_id);
 actor_err_t allocator_actor_deactivate_agent(const actor_pid_t *alloc, const char *agent_id);
-/* Time for the filter is the actor's clock when it applies the call. */
+/* Time for the filter is the actor's clock when it applies the call. A filter (refuse_seconds
+ * > 0) lasts at least one allocation interval, as Mesos makes it, so that it outlives the next
+ * periodic cycle. */
 actor_err_t allocator_actor_recover(const actor_pid_t *alloc, const char *framework_id,
                                     const char *agent_id, const resources_t *resources,
                                     double refuse_seconds);

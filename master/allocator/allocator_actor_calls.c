@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actor/clock.h"
 #include "actor/log.h"
 #include "master/allocator/allocator_actor_int.h"
 
@@ -211,6 +212,11 @@ static void apply(actor_t *self, void *state, void *arg)
         call_free(c);
         return;
     }
+    /* A filter outlives the next periodic cycle, as Mesos makes it (MESOS-4302): it lasts at
+     * least one allocation interval. */
+    double interval = (double)st->interval_ns / (double)ACTOR_NS_PER_SEC;
+    if (c->kind == CALL_RECOVER && c->number > 0 && c->number < interval)
+        c->number = interval;
     actor_err_t rc = c->kind <= CALL_REVIVE ? apply_framework_call(st->core, c)
                                             : apply_agent_call(st->core, c, alloc_actor_now());
     if (rc != ACTOR_OK) {

@@ -10,9 +10,12 @@
  *    for exactly this role, as Mesos's sorter puts a role's own frameworks in a virtual leaf.
  *    Each node also sorts its offerable members (frameworks subscribed to it).
  *  - framework_t: one per added framework; owns one member_t per subscribed role. Its slot
- *    (index in fw_slots) and the slot's epoch name it in agents' filter tables.
+ *    (index in fw_slots), the slot's epoch and the member's uid name a filter's owner in agents'
+ *    filter tables: bumping the epoch kills all the framework's filters, renewing a member's uid
+ *    (a revive of that role) or freeing the member (the role dropped) kills that role's.
  *  - agent_t: one per added agent: total and free resources, the allocation records on it, its
- *    decline filters, and a state that says whether a cycle must visit it.
+ *    offer filters (what frameworks refused there), and a state that says whether a cycle must
+ *    visit it.
  *  - record_t: what one framework holds on one agent for one role (a packed_t: one block, as
  *    a grant copies into it), linked on its agent and on its owner: the framework, or an
  *    orphan_t while the framework is not added yet (an agent may report usage of frameworks the
@@ -29,8 +32,9 @@
  * Agent states (the incremental part): INACTIVE (deactivated: never visited), FULL (nothing
  * free), AWAKE (something free: the next cycle visits it) and DORMANT (the last visit found no
  * framework to take it; it sleeps until something that could change that happens: its free
- * resources change, a framework is added, activated, revived or subscribes to a role, or a
- * decline filter on it expires, for which it waits in the `wakeups` heap).
+ * resources change (a filter holds only what was refused: more free resources may pass it), a
+ * framework is added, activated, revived or subscribes to a role, or a filter on it expires, for
+ * which it waits in the `wakeups` heap).
  */
 #ifndef MASTER_ALLOCATOR_ALLOCATOR_INT_H
 #define MASTER_ALLOCATOR_ALLOCATOR_INT_H
@@ -91,6 +95,7 @@ struct member {
     sortlist_node_t node; /* in role->members while offerable */
     qty_t q;              /* allocated to fw for this role */
     bool suppressed;
+    uint32_t uid; /* names it in agents' filter tables; renewed by a revive of its role alone */
 };
 
 struct framework {
@@ -127,7 +132,8 @@ struct agent {
     size_t free_reserved; /* entries of `free` reserved to a role */
     record_t *records;    /* agent list */
     filter_table_t filters;
-    minheap_node_t wake; /* in a->wakeups while dormant and some filter will expire */
+    uint32_t free_set_gen; /* filters.last_gen when `free` is exactly that set's resources, or 0 */
+    minheap_node_t wake;   /* in a->wakeups while dormant and some filter will expire */
 };
 
 typedef struct orphan {
@@ -141,6 +147,7 @@ struct record {
     role_t *role;    /* the role the allocation was made for */
     agent_t *agent;
     packed_t res;         /* never empty; res.r is the view */
+    uint32_t set_gen;     /* agent->filters.last_gen when res is exactly that set's, or 0 */
     record_t *agent_next; /* agent list */
     record_t **owner_head;
     record_t *owner_prev, *owner_next;
@@ -159,12 +166,13 @@ struct allocator {
     role_t *root;
 
     framework_t **fw_slots; /* slot -> framework or NULL */
-    uint32_t *fw_epochs;    /* slot -> epoch; bumped by revive and removal */
+    uint32_t *fw_epochs;    /* slot -> epoch; bumped by revive, deactivation and removal */
     uint32_t *fw_free;      /* free slots (a stack) */
     size_t fw_slot_count;   /* slots handed out so far */
     size_t fw_slot_cap;
     size_t fw_free_count;
     uint64_t fw_seq;
+    uint32_t member_uid; /* the last member uid handed out */
 
     /* Room for every agent is reserved in these when it is added, so that state changes
      * never allocate. */
@@ -234,12 +242,14 @@ void agents_free(allocator_t *a);
 /* ---- records.c ---- */
 record_t *record_find(const agent_t *ag, const char *fid, const role_t *role);
 /* A new record of res (copied; q is qty_of(res)) for fid on ag, charged to fw when the
- * framework is known (fw not NULL), else kept as an orphan of fid. */
+ * framework is known (fw not NULL), else kept as an orphan of fid. set_gen: ag's filter set
+ * generation that res is exactly (agent.free_set_gen), or 0. */
 actor_err_t record_new(allocator_t *a, agent_t *ag, framework_t *fw, const char *fid, role_t *role,
-                       const resources_t *res, const qty_t *q);
-/* Adds res to fid's record for role on ag, creating it when needed (as record_new). */
+                       const resources_t *res, const qty_t *q, uint32_t set_gen);
+/* Adds res to fid's record for role on ag, creating it when needed (as record_new; a record
+ * that grows forgets its set_gen). */
 actor_err_t record_grow(allocator_t *a, agent_t *ag, framework_t *fw, const char *fid, role_t *role,
-                        const resources_t *res, const qty_t *q);
+                        const resources_t *res, const qty_t *q, uint32_t set_gen);
 /* Frees rec, uncharging its framework. The agent's free resources are the caller's concern. */
 void record_free(allocator_t *a, record_t *rec);
 /* The framework of orphan records of fw->id is now added: they become fw's. */

@@ -7,10 +7,11 @@
  * member or nothing on the agent they may use; in a role, its members are tried in DRF order
  * and the first one without a live filter on the agent gets everything on the agent the role
  * may use (unreserved resources, and those reserved to the role or an ancestor), if that passes
- * the min-allocatable check. The grant moves the framework, its role and the role's ancestors
- * to their new places at once, so the next agent sees the new order. What is left (resources
- * reserved to other roles) goes through the walk again; when nobody can take it the agent goes
- * dormant.
+ * the min-allocatable check. A filter blocks a member only when what it refused on the agent for
+ * that role holds all of that (Mesos's RefusedOfferFilter). The grant moves the framework, its role
+ * and the role's ancestors to their new places at once, so the next agent sees the new order. What
+ * is left (resources reserved to other roles) goes through the walk again; when nobody can take it
+ * the agent goes dormant.
  *
  * Each grant owns one block holding its three strings (framework_id points at its start), so a
  * grant is self-contained and allocator_grants_free() frees it without the allocator.
@@ -58,44 +59,94 @@ static bool subtree_may_use(const agent_t *ag, const role_t *r)
     return false;
 }
 
+/* Shallow views of ag's free entries that r may use (`usable`) and may not (`other`, when not
+ * NULL): arrays of entry copies whose pointers are ag's, for reading only (contains, copy).
+ * Free each view's entries with free(). ACTOR_ENOMEM leaves both empty. */
+static actor_err_t usable_views(const agent_t *ag, const role_t *r, resources_t *usable,
+                                resources_t *other)
+{
+    size_t n = ag->free.count;
+    *usable = (resources_t){malloc(n * sizeof(resources_entry_t)), 0};
+    if (other != NULL)
+        *other = (resources_t){malloc(n * sizeof(resources_entry_t)), 0};
+    if (usable->entries == NULL || (other != NULL && other->entries == NULL)) {
+        free(usable->entries);
+        *usable = (resources_t){NULL, 0};
+        if (other != NULL) {
+            free(other->entries);
+            *other = (resources_t){NULL, 0};
+        }
+        return ACTOR_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const resources_entry_t *e = &ag->free.entries[i];
+        if (entry_usable(e, r))
+            usable->entries[usable->count++] = *e;
+        else if (other != NULL)
+            other->entries[other->count++] = *e;
+    }
+    return ACTOR_OK;
+}
+
 /* Splits ag's free resources into what r may use and the rest (both new copies). */
 static actor_err_t split_usable(const agent_t *ag, const role_t *r, resources_t *taken,
                                 resources_t *rest)
 {
-    size_t n = ag->free.count;
-    resources_entry_t *use = malloc(n * sizeof(*use));
-    resources_entry_t *keep = malloc(n * sizeof(*keep));
-    actor_err_t rc = use != NULL && keep != NULL ? ACTOR_OK : ACTOR_ENOMEM;
-    /* Shallow views of the entries, read only by resources_copy. */
-    resources_t use_view = {use, 0}, keep_view = {keep, 0};
-    for (size_t i = 0; i < n && rc == ACTOR_OK; i++) {
-        if (entry_usable(&ag->free.entries[i], r))
-            use[use_view.count++] = ag->free.entries[i];
-        else
-            keep[keep_view.count++] = ag->free.entries[i];
-    }
+    resources_t use_view, keep_view;
+    actor_err_t rc = usable_views(ag, r, &use_view, &keep_view);
     if (rc == ACTOR_OK)
         rc = resources_copy(taken, &use_view);
     if (rc == ACTOR_OK)
         rc = resources_copy(rest, &keep_view);
-    free(use);
-    free(keep);
+    free(use_view.entries);
+    free(keep_view.entries);
     return rc;
 }
 
 /* ---- choosing the framework ---- */
 
+/* What ag would offer a member of one role, for the filter checks of one pick: all of ag's free
+ * resources, or, when some are reserved, a view of those the role may use (made on the first
+ * check that needs it). */
+typedef struct offer_view {
+    const resources_t *res; /* NULL until needed */
+    resources_t usable;     /* the view's entries are ours */
+    filter_memo_t memo;
+} offer_view_t;
+
+/* Whether a filter of m holds everything ag would offer m's role. */
+static bool member_filtered(const allocator_t *a, const agent_t *ag, const member_t *m, double now,
+                            offer_view_t *offer)
+{
+    uint32_t slot = m->fw->slot, epoch = a->fw_epochs[slot];
+    if (offer->res == NULL && ag->free_reserved == 0) {
+        offer->res = &ag->free;
+    } else if (offer->res == NULL) {
+        if (!filter_table_has(&ag->filters, slot, epoch, m->uid, now))
+            return false;
+        if (usable_views(ag, m->role, &offer->usable, NULL) != ACTOR_OK)
+            return true; /* no memory to tell: skip it this cycle rather than offer refusals */
+        offer->res = &offer->usable;
+    }
+    return filter_table_blocks(&ag->filters, slot, epoch, m->uid, now, offer->res, &offer->memo);
+}
+
 static member_t *pick_member(const allocator_t *a, const role_t *r, const agent_t *ag, double now)
 {
     if (r->members.count == 0 || !allocatable_for(ag, r))
         return NULL;
+    offer_view_t offer = {0};
+    member_t *picked = NULL;
     for (sortlist_node_t *n = sortlist_first(&r->members); n != NULL; n = sortlist_next(n)) {
         member_t *m = container_of(n, member_t, node);
-        uint32_t slot = m->fw->slot;
-        if (!filter_table_blocks(&ag->filters, slot, a->fw_epochs[slot], now))
-            return m;
+        if (!member_filtered(a, ag, m, now, &offer)) {
+            picked = m;
+            break;
+        }
     }
-    return NULL;
+    if (offer.usable.entries != NULL)
+        free(offer.usable.entries);
+    return picked;
 }
 
 /* The first member in DRF order under r that may take something of ag. */
@@ -179,7 +230,8 @@ static actor_err_t grant(allocator_t *a, agent_t *ag, member_t *m, allocator_gra
             q = ag->free_q;
         else
             qty_of(a, &taken, &q);
-        rc = record_grow(a, ag, fw, fw->id, m->role, whole ? &ag->free : &taken, &q);
+        rc = record_grow(a, ag, fw, fw->id, m->role, whole ? &ag->free : &taken, &q,
+                         whole ? ag->free_set_gen : 0);
     }
     if (rc != ACTOR_OK) {
         resources_fini(&taken);
@@ -210,6 +262,8 @@ static actor_err_t grant(allocator_t *a, agent_t *ag, member_t *m, allocator_gra
 static actor_err_t visit(allocator_t *a, agent_t *ag, double now, allocator_grants_t *out,
                          size_t *made)
 {
+    if (ag->filters.min_expires <= now) /* some filter expired: let go of what it held */
+        filter_table_next_expiry(&ag->filters, a->fw_epochs, now);
     while (ag->state == AGENT_AWAKE) {
         member_t *m = pick(a, a->root, ag, now);
         if (m == NULL) {

@@ -115,6 +115,7 @@ static actor_err_t member_add(allocator_t *a, framework_t *fw, const char *path,
     }
     m->fw = fw;
     m->suppressed = suppressed;
+    m->uid = ++a->member_uid;
     m->node.tie = fw->seq;
     m->role->member_count++;
     for (record_t *rec = fw->records; rec != NULL; rec = rec->owner_next) {
@@ -213,7 +214,7 @@ static actor_err_t framework_claim(allocator_t *a, framework_t *fw, const alloca
         if (record_find(ag, fw->id, role) == NULL) {
             qty_t q;
             qty_of(a, used[i].resources, &q);
-            rc = record_new(a, ag, fw, fw->id, role, used[i].resources, &q);
+            rc = record_new(a, ag, fw, fw->id, role, used[i].resources, &q, 0);
             if (rc == ACTOR_OK)
                 rc = resources_subtract(&ag->free, used[i].resources);
             agent_free_changed(a, ag);
@@ -282,11 +283,15 @@ actor_err_t allocator_remove_framework(allocator_t *a, const char *framework_id)
     return rc;
 }
 
+/* Deactivation also clears the framework's filters, as Mesos's deactivateFramework does: a
+ * scheduler that fails over starts without its predecessor's refusals. */
 static actor_err_t set_active(allocator_t *a, const char *framework_id, bool active)
 {
     framework_t *fw = framework_find(a, framework_id);
     if (fw == NULL)
         return ACTOR_EINVAL;
+    if (!active)
+        a->fw_epochs[fw->slot]++;
     fw->active = active;
     framework_sync(a, fw);
     return ACTOR_OK;
@@ -347,6 +352,8 @@ actor_err_t allocator_suppress(allocator_t *a, const char *framework_id, const c
     return set_suppressed(a, fw, role, true);
 }
 
+/* Clears the filters of fw's roles (Mesos's reviveRoles): of all of them by bumping the epoch,
+ * of one by renewing its member's uid. */
 actor_err_t allocator_revive(allocator_t *a, const char *framework_id, const char *role)
 {
     framework_t *fw = framework_find(a, framework_id);
@@ -355,7 +362,10 @@ actor_err_t allocator_revive(allocator_t *a, const char *framework_id, const cha
     actor_err_t rc = set_suppressed(a, fw, role, false);
     if (rc != ACTOR_OK)
         return rc;
-    a->fw_epochs[fw->slot]++; /* every filter of fw dies */
+    if (role == NULL || fw->member_count == 1)
+        a->fw_epochs[fw->slot]++; /* every filter of fw dies */
+    else
+        member_find(fw, role_find(a, role))->uid = ++a->member_uid;
     agents_wake_all(a);
     return ACTOR_OK;
 }

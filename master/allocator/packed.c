@@ -83,3 +83,37 @@ actor_err_t packed_set(packed_t *p, const resources_t *src)
     p->r.count = src->count;
     return ACTOR_OK;
 }
+
+static bool same_string(const char *a, const char *b)
+{
+    return a == b || strcmp(a, b) == 0;
+}
+
+/* Whether two entries of the same name and role hold the same. Normalized values (ranges sorted
+ * and coalesced, set items sorted and unique) are equal exactly when they are identical. */
+static bool entry_same(const resources_entry_t *x, const resources_entry_t *y)
+{
+    if (x->type != y->type || x->scalar != y->scalar || x->range_count != y->range_count ||
+        x->item_count != y->item_count)
+        return false;
+    if (x->range_count > 0 && memcmp(x->ranges, y->ranges, x->range_count * sizeof(*x->ranges)))
+        return false;
+    for (size_t k = 0; k < x->item_count; k++)
+        if (!same_string(x->items[k], y->items[k]))
+            return false;
+    return true;
+}
+
+bool packed_equal(const resources_t *a, const resources_t *b)
+{
+    if (a->count != b->count)
+        return false;
+    for (size_t i = 0; i < a->count; i++) {
+        const resources_entry_t *x = &a->entries[i], *y = &b->entries[i];
+        if (!same_string(x->name, y->name) || !same_string(x->role, y->role))
+            return resources_equal(a, b); /* another order: the general way */
+        if (!entry_same(x, y))
+            return false;
+    }
+    return true;
+}

@@ -27,4 +27,9 @@ void packed_fini(packed_t *p);
 /* Replaces p's contents with a copy of src. ACTOR_OK or ACTOR_ENOMEM (p unchanged). */
 actor_err_t packed_set(packed_t *p, const resources_t *src);
 
+/* resources_equal(a, b), fast when a and b list their entries in the same order, as a packed
+ * copy and its source do (a grant, the record it went into, the filter that refused it): then
+ * entries are compared pairwise, without looking any up. Cannot fail. */
+bool packed_equal(const resources_t *a, const resources_t *b);
+
 #endif

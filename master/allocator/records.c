@@ -66,7 +66,7 @@ static actor_err_t orphan_obtain(allocator_t *a, const char *fid, orphan_t **out
 }
 
 actor_err_t record_new(allocator_t *a, agent_t *ag, framework_t *fw, const char *fid, role_t *role,
-                       const resources_t *res, const qty_t *q)
+                       const resources_t *res, const qty_t *q, uint32_t set_gen)
 {
     record_t *rec = calloc(1, sizeof(*rec));
     if (rec == NULL)
@@ -82,6 +82,7 @@ actor_err_t record_new(allocator_t *a, agent_t *ag, framework_t *fw, const char 
     rec->fw = fw;
     rec->role = role;
     rec->agent = ag;
+    rec->set_gen = set_gen;
     rec->agent_next = ag->records;
     ag->records = rec;
     role->record_count++;
@@ -107,16 +108,18 @@ static actor_err_t record_rewrite(record_t *rec, const resources_t *res, bool su
         rc = subtract ? resources_subtract(&next, res) : resources_add(&next, res);
     if (rc == ACTOR_OK)
         rc = packed_set(&rec->res, &next);
+    if (rc == ACTOR_OK)
+        rec->set_gen = 0;
     resources_fini(&next);
     return rc;
 }
 
 actor_err_t record_grow(allocator_t *a, agent_t *ag, framework_t *fw, const char *fid, role_t *role,
-                        const resources_t *res, const qty_t *q)
+                        const resources_t *res, const qty_t *q, uint32_t set_gen)
 {
     record_t *rec = record_find(ag, fid, role);
     if (rec == NULL)
-        return record_new(a, ag, fw, fid, role, res, q);
+        return record_new(a, ag, fw, fid, role, res, q, set_gen);
     actor_err_t rc = record_rewrite(rec, res, false);
     if (rc == ACTOR_OK && rec->fw != NULL)
         framework_charge(a, rec->fw, role, q, 1);
@@ -205,11 +208,17 @@ static actor_err_t records_cover(const agent_t *ag, const char *fid, const resou
     return rc;
 }
 
-/* Takes res, which rec holds, out of rec, uncharging its framework; frees rec when empty
- * (a whole offer declined: no copy at all). */
-static actor_err_t record_shrink(allocator_t *a, record_t *rec, const resources_t *res)
+/* Takes res, which rec holds, out of rec, uncharging its framework; frees rec when empty. When
+ * res is all of rec (`whole`: a whole offer declined, no copy at all), rec's block moves to
+ * *keep if keep is not NULL, else it is freed. */
+static actor_err_t record_shrink(allocator_t *a, record_t *rec, const resources_t *res, bool whole,
+                                 packed_t *keep)
 {
-    if (resources_equal(&rec->res.r, res)) {
+    if (whole && keep != NULL) {
+        packed_fini(keep);
+        *keep = rec->res;
+        packed_init(&rec->res);
+    } else if (whole) {
         packed_fini(&rec->res);
     } else {
         actor_err_t rc = record_rewrite(rec, res, true);
@@ -226,9 +235,86 @@ static actor_err_t record_shrink(allocator_t *a, record_t *rec, const resources_
     return ACTOR_OK;
 }
 
-/* Takes what `rest` names out of rec, and out of rest: the part is rest ∩ rec, computed as
- * rest - (rest - rec). */
-static actor_err_t record_take(allocator_t *a, record_t *rec, resources_t *rest)
+/* ---- filters ---- */
+
+/* The member a filter of refuse_seconds on resources held for `role` belongs to, or NULL when
+ * there is to be no filter (none asked, or fw no longer in that role). */
+static member_t *filter_owner(const framework_t *fw, const role_t *role, double refuse_seconds)
+{
+    return fw != NULL && refuse_seconds > 0 ? member_find(fw, role) : NULL;
+}
+
+/* A set for a filter of res, all of rec when `whole`, on ag: the agent's latest set when it holds
+ * the same (known from rec's set_gen without comparing, when rec was granted from exactly that
+ * set), else a new one holding a copy of res, or nothing yet when `whole` (the caller moves rec's
+ * block in). */
+static actor_err_t filter_set_for(agent_t *ag, const record_t *rec, const resources_t *res,
+                                  bool whole, filter_set_t **out)
+{
+    filter_table_t *t = &ag->filters;
+    if (whole && rec->set_gen != 0 && rec->set_gen == t->last_gen) {
+        *out = t->last;
+        (*out)->refs++;
+        return ACTOR_OK;
+    }
+    *out = filter_table_share(t, res);
+    if (*out != NULL)
+        return ACTOR_OK;
+    *out = filter_set_new();
+    if (*out == NULL)
+        return ACTOR_ENOMEM;
+    if (!whole && packed_set(&(*out)->res, res) != ACTOR_OK) {
+        filter_set_release(*out);
+        *out = NULL;
+        return ACTOR_ENOMEM;
+    }
+    return ACTOR_OK;
+}
+
+static void filter_add(allocator_t *a, agent_t *ag, const member_t *m, filter_set_t *set,
+                       double refuse_seconds, double now)
+{
+    uint32_t slot = m->fw->slot;
+    filter_table_add(&ag->filters, slot, a->fw_epochs[slot], m->uid, now + refuse_seconds, set,
+                     a->fw_epochs, now);
+}
+
+/* Takes res out of rec, one of fid's records on ag, and filters it for rec's role (*filtered, if
+ * filtered is not NULL, says whether it did: then the agent's latest filter set is exactly res).
+ * Everything that can fail is done before the state changes. */
+static actor_err_t recover_from(allocator_t *a, agent_t *ag, framework_t *fw, record_t *rec,
+                                const resources_t *res, double refuse_seconds, double now,
+                                bool *filtered)
+{
+    bool whole = packed_equal(&rec->res.r, res);
+    member_t *m = filter_owner(fw, rec->role, refuse_seconds);
+    filter_set_t *set = NULL;
+    actor_err_t rc = ACTOR_OK;
+    if (filtered != NULL)
+        *filtered = false;
+    if (m != NULL) {
+        rc = filter_set_for(ag, rec, res, whole, &set);
+        if (rc == ACTOR_OK)
+            rc = filter_table_reserve(&ag->filters, a->fw_epochs, now);
+    }
+    bool steal = set != NULL && resources_empty(&set->res.r);
+    if (rc == ACTOR_OK)
+        rc = record_shrink(a, rec, res, whole, steal ? &set->res : NULL);
+    if (rc != ACTOR_OK) {
+        filter_set_release(set);
+        return rc;
+    }
+    if (m != NULL)
+        filter_add(a, ag, m, set, refuse_seconds, now);
+    if (filtered != NULL)
+        *filtered = m != NULL;
+    return ACTOR_OK;
+}
+
+/* Takes what `rest` names out of rec, and out of rest, and filters that part for rec's role: the
+ * part is rest ∩ rec, computed as rest - (rest - rec). */
+static actor_err_t record_take(allocator_t *a, record_t *rec, resources_t *rest,
+                               double refuse_seconds, double now)
 {
     resources_t outside, part;
     resources_init(&outside);
@@ -241,7 +327,7 @@ static actor_err_t record_take(allocator_t *a, record_t *rec, resources_t *rest)
     if (rc == ACTOR_OK)
         rc = resources_subtract(&part, &outside);
     if (rc == ACTOR_OK && !resources_empty(&part))
-        rc = record_shrink(a, rec, &part);
+        rc = recover_from(a, rec->agent, rec->fw, rec, &part, refuse_seconds, now, NULL);
     if (rc == ACTOR_OK) {
         resources_fini(rest);
         *rest = outside;
@@ -252,9 +338,10 @@ static actor_err_t record_take(allocator_t *a, record_t *rec, resources_t *rest)
     return rc;
 }
 
-/* Takes res out of fid's several records on ag, which together hold it. */
+/* Takes res out of fid's several records on ag, which together hold it; each role's part is
+ * filtered for that role. */
 static actor_err_t records_shrink(allocator_t *a, agent_t *ag, const char *fid,
-                                  const resources_t *res)
+                                  const resources_t *res, double refuse_seconds, double now)
 {
     resources_t rest;
     resources_init(&rest);
@@ -263,7 +350,7 @@ static actor_err_t records_shrink(allocator_t *a, agent_t *ag, const char *fid,
     while (rc == ACTOR_OK && rec != NULL && !resources_empty(&rest)) {
         record_t *next = rec->agent_next;
         if (strcmp(rec->fid, fid) == 0)
-            rc = record_take(a, rec, &rest);
+            rc = record_take(a, rec, &rest, refuse_seconds, now);
         rec = next;
     }
     resources_fini(&rest);
@@ -291,16 +378,13 @@ actor_err_t allocator_recover(allocator_t *a, const char *framework_id, const ch
         return rc;
     if (!covered)
         return ACTOR_EINVAL;
-    if (fw != NULL && refuse_seconds > 0) {
-        rc = filter_table_set(&ag->filters, fw->slot, a->fw_epochs[fw->slot], now + refuse_seconds,
-                              a->fw_epochs, now);
-        if (rc != ACTOR_OK)
-            return rc;
-    }
-    rc = records == 1 ? record_shrink(a, first, resources)
-                      : records_shrink(a, ag, framework_id, resources);
+    bool filtered = false, was_empty = resources_empty(&ag->free);
+    rc = records == 1 ? recover_from(a, ag, fw, first, resources, refuse_seconds, now, &filtered)
+                      : records_shrink(a, ag, framework_id, resources, refuse_seconds, now);
     if (rc == ACTOR_OK)
         rc = resources_add(&ag->free, resources);
     agent_free_changed(a, ag);
+    if (rc == ACTOR_OK && filtered && was_empty)
+        ag->free_set_gen = ag->filters.last_gen; /* free is what was refused, and nothing else */
     return rc;
 }

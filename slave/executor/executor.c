@@ -70,6 +70,8 @@ typedef struct executor {
     int64_t kill_started, kill_deadline; /* clock times of the SIGTERM and the SIGKILL due */
     actor_timer_id_t escalation;         /* the SIGKILL timer while a kill is under way */
     update_t *updates;                   /* unacknowledged, oldest first */
+    executor_health_t *health;           /* the task's health checker while it checks */
+    bool killed_by_health;               /* the kill came from failed health checks */
 } executor_t;
 
 typedef struct spawn_args {
@@ -200,9 +202,17 @@ static void update_keep(executor_t *ex, const Mesos__Internal__StatusUpdate *u)
     *tail = item;
 }
 
-/* Sends (and keeps until acknowledged) an update of task_id, as the executor driver builds it. */
-static void send_update(actor_t *self, executor_t *ex, const char *task_id, Mesos__TaskState state,
-                        const char *message)
+/* Health fields of an update: healthy set, and the reason Mesos gives health updates. */
+typedef struct update_health {
+    bool healthy;
+    bool health_reason; /* REASON_TASK_HEALTH_CHECK_STATUS_UPDATED */
+} update_health_t;
+
+/* Sends (and keeps until acknowledged) an update of task_id, as the executor driver builds it;
+ * health (may be NULL) adds the task's health. */
+static void send_health_update(actor_t *self, executor_t *ex, const char *task_id,
+                               Mesos__TaskState state, const char *message,
+                               const update_health_t *health)
 {
     Mesos__TaskID tid = MESOS__TASK_ID__INIT;
     Mesos__ExecutorID eid = MESOS__EXECUTOR_ID__INIT;
@@ -233,6 +243,12 @@ static void send_update(actor_t *self, executor_t *ex, const char *task_id, Meso
         container.executor_pid = (uint32_t)getpid();
         status.container_status = &container;
     }
+    if (health != NULL) {
+        status.has_healthy = true;
+        status.healthy = health->healthy;
+        status.has_reason = health->health_reason;
+        status.reason = MESOS__TASK_STATUS__REASON__REASON_TASK_HEALTH_CHECK_STATUS_UPDATED;
+    }
     u.framework_id = &fid;
     u.status = &status;
     update_keep(ex, &u);
@@ -247,7 +263,19 @@ static void send_update(actor_t *self, executor_t *ex, const char *task_id, Meso
     actor_send(self, &ex->agent, &m.base);
 }
 
+static void send_update(actor_t *self, executor_t *ex, const char *task_id, Mesos__TaskState state,
+                        const char *message)
+{
+    send_health_update(self, ex, task_id, state, message, NULL);
+}
+
 /* ---- the task ---- */
+
+static void stop_health(executor_t *ex)
+{
+    executor_health_stop(ex->health);
+    ex->health = NULL;
+}
 
 static void escalate(actor_t *self, void *state, void *arg)
 {
@@ -289,6 +317,7 @@ static void kill_task(actor_t *self, executor_t *ex, int64_t grace_ns)
         return;
     }
     ex->killed = true;
+    stop_health(ex); /* as Mesos: no health updates once the kill began */
     if (framework_has_killing_state(ex))
         send_update(self, ex, task_id_of(ex), MESOS__TASK_STATE__TASK_KILLING, NULL);
     char grace[32];
@@ -320,7 +349,11 @@ static void task_terminated(actor_t *self, executor_t *ex, Mesos__TaskState stat
                             const char *message)
 {
     ex->terminated = true;
-    send_update(self, ex, task_id_of(ex), state, message);
+    stop_health(ex);
+    /* As Mesos: a task killed for failing health checks ends unhealthy. */
+    update_health_t unhealthy = {.healthy = false};
+    send_health_update(self, ex, task_id_of(ex), state, message,
+                       ex->killed && ex->killed_by_health ? &unhealthy : NULL);
     if (ex->agent_gone)
         finish(self, ex, 1);
     else
@@ -395,6 +428,33 @@ static actor_err_t start_process(actor_t *self, executor_t *ex, char *message, s
     return ACTOR_OK;
 }
 
+/* The health checker's verdicts (Mesos's taskHealthUpdated): a TASK_RUNNING with `healthy`,
+ * and a kill when the failures reached the check's limit. */
+static void on_health(actor_t *self, void *state, bool healthy, bool kill)
+{
+    executor_t *ex = state;
+    if (self == NULL || ex->killed || ex->terminated)
+        return;
+    LOG_INFO("Task %s is %s", task_id_of(ex), healthy ? "healthy" : "not healthy");
+    update_health_t health = {.healthy = healthy, .health_reason = true};
+    send_health_update(self, ex, task_id_of(ex), MESOS__TASK_STATE__TASK_RUNNING, NULL, &health);
+    if (kill) {
+        ex->killed_by_health = true;
+        kill_task(self, ex, kill_grace(ex, NULL));
+    }
+}
+
+/* As Mesos: a health check that cannot start is logged, and the task runs unchecked. */
+static void start_health(actor_t *self, executor_t *ex)
+{
+    char err[512];
+    char *const *base = ex->opts.environ != NULL ? ex->opts.environ : environ;
+    if (executor_health_start(self, ex->task->health_check, task_id_of(ex), ex->task->command, base,
+                              ex->opts.sandbox, on_health, &ex->health, err,
+                              sizeof(err)) != ACTOR_OK)
+        LOG_ERROR("Failed to create health checker: %s", err);
+}
+
 static void launch(actor_t *self, executor_t *ex, const Mesos__TaskInfo *task)
 {
     ex->task = PB_COPY(Mesos__TaskInfo, task);
@@ -414,6 +474,8 @@ static void launch(actor_t *self, executor_t *ex, const Mesos__TaskInfo *task)
     ex->launched = true;
     LOG_INFO("Forked command at %d", (int)ex->pid);
     send_update(self, ex, task_id_of(ex), MESOS__TASK_STATE__TASK_RUNNING, NULL);
+    if (ex->task->health_check != NULL)
+        start_health(self, ex);
 }
 
 static void shutdown_timeout(actor_t *self, void *state, void *arg)
@@ -692,6 +754,7 @@ static void executor_fini(actor_t *self, void *state)
 {
     (void)self;
     executor_t *ex = state;
+    stop_health(ex);
     while (ex->updates != NULL) {
         update_t *next = ex->updates->next;
         protobuf_c_message_free_unpacked(&ex->updates->update->base, NULL);

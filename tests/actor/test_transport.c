@@ -1,6 +1,7 @@
 /* Tests of the transport between two OS processes: this binary re-executes itself with --peer to
- * run an echo actor in a second process. Multi-process tests cannot avoid waiting: they wait on
- * a condition with a deadline, never a fixed sleep. */
+ * run an echo actor in a second process, or with --send-and-stop to send a burst to this process
+ * and stop its runtime at once (what is queued must still arrive). Multi-process tests cannot
+ * avoid waiting: they wait on a condition with a deadline, never a fixed sleep. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -61,6 +62,71 @@ static int run_peer(int listen_port)
     fflush(stdout);
     for (;;)
         pause(); /* until the test kills it */
+}
+
+/* ---- a process that sends and stops at once ---- */
+
+#define FLUSH_PINGS   2000
+#define FLUSH_PAYLOAD (8u << 10)
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    bool sent;
+    actor_pid_t sink;
+} sender_ = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* The last word, sent from fini as the scheduler driver sends its TEARDOWN. */
+static void sender_fini(actor_t *self, void *state)
+{
+    (void)state;
+    Actortest__Text bye = ACTORTEST__TEXT__INIT;
+    bye.text = "bye";
+    actor_send(self, &sender_.sink, &bye.base);
+}
+
+static const actor_ops_t sender_ops = {.name = "sender", .fini = sender_fini};
+
+static void call_send_burst(actor_t *self, void *state, void *arg)
+{
+    (void)state, (void)arg;
+    static uint8_t payload[FLUSH_PAYLOAD];
+    for (uint64_t i = 0; self != NULL && i < FLUSH_PINGS; i++) {
+        Actortest__Ping ping = ACTORTEST__PING__INIT;
+        ping.has_seq = true;
+        ping.seq = i + 1;
+        ping.has_payload = true;
+        ping.payload.data = payload;
+        ping.payload.len = sizeof(payload);
+        actor_send(self, &sender_.sink, &ping.base);
+    }
+    pthread_mutex_lock(&sender_.lock);
+    sender_.sent = true;
+    pthread_cond_broadcast(&sender_.cv);
+    pthread_mutex_unlock(&sender_.lock);
+}
+
+/* Sends FLUSH_PINGS pings of FLUSH_PAYLOAD bytes to "sink" at sink_port, then stops the runtime
+ * as soon as they are queued, and exits 0. */
+static int run_send_and_stop(int sink_port)
+{
+    actor_runtime_options_t opts;
+    actor_runtime_options_init(&opts);
+    opts.workers = 1;
+    opts.port = 0;
+    if (actor_runtime_start(&opts) != ACTOR_OK)
+        return 1;
+    actor_pid_make(&sender_.sink, "sink", INADDR_LOOPBACK, (uint16_t)sink_port);
+    actor_pid_t sender;
+    if (actor_spawn(&sender_ops, NULL, NULL, &sender) != ACTOR_OK ||
+        actor_dispatch(&sender, call_send_burst, NULL) != ACTOR_OK)
+        return 1;
+    pthread_mutex_lock(&sender_.lock);
+    while (!sender_.sent)
+        pthread_cond_wait(&sender_.cv, &sender_.lock);
+    pthread_mutex_unlock(&sender_.lock);
+    actor_runtime_stop();
+    return 0;
 }
 
 /* ---- the test process ---- */
@@ -132,18 +198,25 @@ static uint16_t start_peer(pid_t *child)
     return start_peer_on(child, 0);
 }
 
-static int setup(void **state)
+/* This process's runtime (one worker, a free actor port) with the client actor. */
+static int start_client(fixture_t *fx)
 {
-    fixture_t *fx = calloc(1, sizeof(*fx));
-    fx->port = start_peer(&fx->child);
     actor_runtime_options_t opts;
     actor_runtime_options_init(&opts);
     opts.workers = 1;
     opts.port = 0;
     if (actor_runtime_start(&opts) != ACTOR_OK)
         return -1;
+    return actor_spawn(&client_ops, NULL, NULL, &fx->client) == ACTOR_OK ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    fx->port = start_peer(&fx->child);
+    if (start_client(fx) != 0)
+        return -1;
     actor_pid_make(&fx->echo, "echo", INADDR_LOOPBACK, fx->port);
-    actor_spawn(&client_ops, NULL, NULL, &fx->client);
     pthread_mutex_lock(&sync_.lock);
     sync_.pongs = sync_.out_of_order = sync_.last_seq = 0;
     sync_.exits = 0;
@@ -325,10 +398,161 @@ static void test_messages_flow_again_after_the_peer_restarts(void **state)
     assert_true(sync_.pongs >= want + 10);
 }
 
+/* ---- flushing at stop ---- */
+
+static struct {
+    uint64_t pings, bytes, byes;
+} sink_;
+
+static void sink_on_ping(actor_t *self, void *state, const actor_pid_t *from,
+                         const ProtobufCMessage *msg)
+{
+    (void)self, (void)state, (void)from;
+    pthread_mutex_lock(&sync_.lock);
+    sink_.pings++;
+    sink_.bytes += ((const Actortest__Ping *)msg)->payload.len;
+    pthread_cond_broadcast(&sync_.cv);
+    pthread_mutex_unlock(&sync_.lock);
+}
+
+static void sink_on_text(actor_t *self, void *state, const actor_pid_t *from,
+                         const ProtobufCMessage *msg)
+{
+    (void)self, (void)state, (void)from;
+    pthread_mutex_lock(&sync_.lock);
+    sink_.byes += strcmp(((const Actortest__Text *)msg)->text, "bye") == 0;
+    pthread_cond_broadcast(&sync_.cv);
+    pthread_mutex_unlock(&sync_.lock);
+}
+
+static const actor_handler_t sink_handlers[] = {{&actortest__ping__descriptor, sink_on_ping},
+                                                {&actortest__text__descriptor, sink_on_text}};
+static const actor_ops_t sink_ops = {.name = "sink", .handlers = sink_handlers, .handler_count = 2};
+
+/* This process alone (no echo peer): a runtime on a free port, with a client actor. */
+static int setup_alone(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    fx->child = -1;
+    memset(&sink_, 0, sizeof(sink_));
+    *state = fx;
+    return start_client(fx);
+}
+
+static int teardown_alone(void **state)
+{
+    fixture_t *fx = *state;
+    actor_runtime_stop();
+    if (fx->child > 0) {
+        kill(fx->child, SIGKILL);
+        waitpid(fx->child, NULL, 0);
+    }
+    free(fx);
+    return 0;
+}
+
+/* A process that queues messages for a peer and stops its runtime at once: everything queued,
+ * including what an actor sends from its fini, reaches the peer before the process exits. */
+static void test_stop_flushes_queued_messages(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(actor_spawn(&sink_ops, "sink", NULL, NULL), ACTOR_OK);
+    uint32_t ip;
+    uint16_t port;
+    actor_runtime_address(&ip, &port);
+    char port_text[8];
+    snprintf(port_text, sizeof(port_text), "%u", port);
+    char *argv[] = {"test_transport", "--send-and-stop", port_text, NULL};
+    assert_int_equal(posix_spawn(&fx->child, "/proc/self/exe", NULL, NULL, argv, environ), 0);
+    int status = 0;
+    assert_int_equal(waitpid(fx->child, &status, 0), fx->child);
+    fx->child = -1;
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* The child has exited: whatever it flushed is in this process's socket buffers. */
+    assert_int_equal(wait_for(&sink_.byes, false, 1, 10), 1);
+    assert_int_equal(wait_for(&sink_.pings, false, FLUSH_PINGS, 10), FLUSH_PINGS);
+    assert_int_equal(sink_.bytes, (uint64_t)FLUSH_PINGS * FLUSH_PAYLOAD);
+}
+
+/* A listening socket that never accepts: the kernel completes the handshake, then the data
+ * stops flowing once the socket buffers are full. */
+static int silent_listener(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    socklen_t len = sizeof(sa);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+typedef struct flood {
+    actor_pid_t to;
+    size_t count, size;
+} flood_t;
+
+static void call_flood(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    flood_t *f = arg;
+    uint8_t *payload = calloc(1, f->size);
+    for (size_t i = 0; self != NULL && payload != NULL && i < f->count; i++) {
+        Actortest__Ping ping = ACTORTEST__PING__INIT;
+        ping.has_payload = true;
+        ping.payload.data = payload;
+        ping.payload.len = f->size;
+        actor_send(self, &f->to, &ping.base);
+    }
+    free(payload);
+    free(f);
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Stopping does not hang on peers that take nothing: one that refuses connections (its messages
+ * are dropped at once), one that accepts none and lets its buffers fill (the flush gives up
+ * after its bound, about a second). */
+static void test_stop_is_bounded_when_peers_take_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    uint16_t silent_port, refused_port;
+    int silent = silent_listener(&silent_port);
+    int refused = silent_listener(&refused_port);
+    close(refused); /* nothing listens there any more */
+    flood_t *f = malloc(sizeof(*f));
+    actor_pid_make(&f->to, "x", INADDR_LOOPBACK, silent_port);
+    f->count = 32;
+    f->size = 1u << 20; /* 32 MiB: more than loopback socket buffers hold */
+    assert_int_equal(actor_dispatch(&fx->client, call_flood, f), ACTOR_OK);
+    f = malloc(sizeof(*f));
+    actor_pid_make(&f->to, "x", INADDR_LOOPBACK, refused_port);
+    f->count = 4;
+    f->size = 1024;
+    assert_int_equal(actor_dispatch(&fx->client, call_flood, f), ACTOR_OK);
+    actor_settle();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    actor_runtime_stop();
+    double took = seconds_since(&t0);
+    print_message("stop took %.3f s\n", took);
+    assert_true(took < 3.0);
+    close(silent);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && strcmp(argv[1], "--peer") == 0)
         return run_peer(atoi(argv[2]));
+    if (argc > 2 && strcmp(argv[1], "--send-and-stop") == 0)
+        return run_send_and_stop(atoi(argv[2]));
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_messages_cross_processes_in_order, setup, teardown),
@@ -338,6 +562,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_exited_when_peer_cannot_be_reached, setup, teardown),
         cmocka_unit_test_setup_teardown(test_messages_flow_again_after_the_peer_restarts, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_stop_flushes_queued_messages, setup_alone,
+                                        teardown_alone),
+        cmocka_unit_test_setup_teardown(test_stop_is_bounded_when_peers_take_nothing, setup_alone,
+                                        teardown_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,4 +126,15 @@ static inline void decline_all(allocator_t *a, allocator_grants_t *g, double ref
     allocator_grants_free(g);
 }
 
+/* Framework "f" in role "r" refuses all of agent1 (resources `text`) for refuse seconds at time
+ * 0: a cycle at 1 offers nothing. */
+static inline void refuse_agent(allocator_t *a, const char *text, double refuse)
+{
+    add_framework(a, "f", "r");
+    add_agent(a, "agent1", text);
+    allocator_grants_t g = cycle(a, 0);
+    decline_all(a, &g, refuse, 0);
+    expect_none(a, 1);
+}
+
 #endif

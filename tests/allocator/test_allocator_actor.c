@@ -1,8 +1,8 @@
 /* Tests of the allocator actor (allocator_actor.c, allocator_actor_calls.c) on a deterministic
  * runtime (no workers, paused clock): grants delivered to a master actor in one batch per
- * cycle, a burst of declines costing one cycle, periodic cycles on clock advances, idle cycles
- * skipped, the generated id when "allocator" is taken, calls to a dead allocator, and a cycle
- * whose master is gone. */
+ * cycle, a burst of declines costing one cycle, periodic cycles on clock advances, filters lasting
+ * at least an interval, idle cycles skipped, the generated id when "allocator" is taken, calls to a
+ * dead allocator, and a cycle whose master is gone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,19 +177,25 @@ static void test_burst_of_recovers_is_one_cycle(void **state)
     assert_int_equal(m.last->count, N);
 }
 
-/* A declined agent comes back through the periodic cycle once its filter expired. */
-static void test_periodic_cycle(void **state)
+/* agent1 is offered to f1, which declines it with a filter of refuse seconds. */
+static void offer_and_decline(fixture_t *f, double refuse)
 {
-    fixture_t *f = *state;
     add_agent(&f->alloc, "agent1", "cpus:1;mem:128");
     add_framework(&f->alloc, "f1");
     actor_settle();
     assert_int_equal(peek(&f->master).deliveries, 1);
     resources_t r;
     assert_int_equal(resources_parse(&r, "cpus:1;mem:128", NULL, NULL, 0), ACTOR_OK);
-    assert_int_equal(allocator_actor_recover(&f->alloc, "f1", "agent1", &r, 3.5), ACTOR_OK);
+    assert_int_equal(allocator_actor_recover(&f->alloc, "f1", "agent1", &r, refuse), ACTOR_OK);
     resources_fini(&r);
     actor_settle();
+}
+
+/* A declined agent comes back through the periodic cycle once its filter expired. */
+static void test_periodic_cycle(void **state)
+{
+    fixture_t *f = *state;
+    offer_and_decline(f, 3.5);
     assert_int_equal(peek(&f->master).deliveries, 1); /* filtered */
     for (int s = 1; s <= 3; s++) {
         actor_clock_advance(ACTOR_NS_PER_SEC);
@@ -199,6 +205,26 @@ static void test_periodic_cycle(void **state)
     actor_clock_advance(ACTOR_NS_PER_SEC); /* the tick at 4 s, past the filter */
     actor_settle();
     assert_int_equal(peek(&f->master).deliveries, 2);
+}
+
+/* A filter lasts at least one allocation interval, as Mesos makes it (MESOS-4302): a filter of
+ * 0.25 s still holds when another event runs a cycle half a second later. */
+static void test_filter_lasts_an_interval(void **state)
+{
+    fixture_t *f = *state;
+    offer_and_decline(f, 0.25);
+    actor_clock_advance(ACTOR_NS_PER_SEC / 2);
+    add_agent(&f->alloc, "agent2", "cpus:1;mem:128");
+    actor_settle();
+    fake_master_t m = peek(&f->master);
+    assert_int_equal(m.deliveries, 2);
+    assert_int_equal(m.last->count, 1);
+    assert_string_equal(m.last->items[0].agent_id, "agent2");
+    actor_clock_advance(ACTOR_NS_PER_SEC / 2); /* the tick at 1 s: the filter has expired */
+    actor_settle();
+    m = peek(&f->master);
+    assert_int_equal(m.deliveries, 3);
+    assert_string_equal(m.last->items[0].agent_id, "agent1");
 }
 
 /* Revive and update_weight make a cycle; allocate_now with nothing to offer delivers nothing. */
@@ -285,6 +311,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_grants_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_burst_of_recovers_is_one_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_periodic_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter_lasts_an_interval, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dirty_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_used_through_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_allocator_gone, setup, teardown),

@@ -109,11 +109,7 @@ static void test_suppressed_at_add(void **state)
 static void test_revive_clears_filters(void **state)
 {
     allocator_t *a = *state;
-    add_framework(a, "f", "r");
-    add_agent(a, "agent1", "cpus:1;mem:128");
-    allocator_grants_t g = cycle(a, 0);
-    decline_all(a, &g, 1000, 0);
-    expect_none(a, 1);
+    refuse_agent(a, "cpus:1;mem:128", 1000);
     assert_false(allocator_pending(a, 2));
     assert_int_equal(allocator_revive(a, "f", NULL), ACTOR_OK);
     assert_true(allocator_pending(a, 2));

@@ -1,7 +1,9 @@
 /* Tests of allocator_recover (records.c): validation (more than allocated, another framework's,
  * unknown ids, bad arguments) leaving the state unchanged, partial recovery, decline filters
- * keeping an agent from the declining framework until they expire, and recovery across the
- * several roles a framework holds an agent for. */
+ * keeping what was refused from the declining framework until they expire (Mesos's
+ * RefusedOfferFilter: an offer is filtered only when the refused resources contain it, so what
+ * is freed later is offered at once), filters per role, cleared by a revive of their role or a
+ * deactivation, and recovery across the several roles a framework holds an agent for. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,6 +76,117 @@ static void test_filter_until_expiry(void **state)
     resources_fini(&r);
 }
 
+/* The filter holds what was refused, not the agent: while the agent offers no more than that,
+ * the framework is filtered; once a task's resources come back the whole agent is offered to it
+ * at once, filter or not. */
+static void test_filter_holds_refused_resources(void **state)
+{
+    allocator_t *a = *state;
+    add_framework(a, "f", "r");
+    add_agent(a, "agent1", "cpus:4;mem:1024");
+    allocator_grants_t g = cycle(a, 0);
+    assert_int_equal(g.count, 1);
+    allocator_grants_free(&g);
+    /* f launches a task of cpus:1;mem:128 and declines the rest for 5 s. */
+    resources_t rest = res("cpus:3;mem:896");
+    resources_t task = res("cpus:1;mem:128");
+    assert_int_equal(allocator_recover(a, "f", "agent1", &rest, 5, 0), ACTOR_OK);
+    expect_none(a, 1); /* the agent offers exactly what f refused */
+    assert_false(allocator_pending(a, 1));
+    /* The task finishes: the agent has more than f refused, so f gets all of it now. */
+    assert_int_equal(allocator_recover(a, "f", "agent1", &task, 0, 2), ACTOR_OK);
+    assert_true(allocator_pending(a, 2));
+    g = cycle(a, 2);
+    assert_int_equal(g.count, 1);
+    assert_string_equal(g.items[0].framework_id, "f");
+    assert_resources(&g.items[0].resources, "cpus:4;mem:1024");
+    /* Declined whole, it is filtered again until the filter expires. */
+    decline_all(a, &g, 5, 2);
+    expect_none(a, 3);
+    expect_one(a, 7, "f", "agent1");
+    resources_fini(&rest);
+    resources_fini(&task);
+}
+
+/* Less than what was refused is filtered too (the refused resources contain it), and another
+ * framework takes it meanwhile. */
+static void test_filter_blocks_what_it_contains(void **state)
+{
+    allocator_t *a = *state;
+    add_framework(a, "f", "r");
+    add_agent(a, "agent1", "cpus:2;mem:256");
+    expect_one(a, 0, "f", "agent1");
+    resources_t all = res("cpus:2;mem:256");
+    resources_t half = res("cpus:1;mem:128");
+    assert_int_equal(allocator_recover(a, "f", "agent1", &all, 100, 0), ACTOR_OK);
+    add_framework(a, "g", "r");
+    allocator_grants_t g = cycle(a, 1);
+    assert_int_equal(g.count, 1);
+    assert_string_equal(g.items[0].framework_id, "g");
+    allocator_grants_free(&g);
+    /* g keeps half and gives the other half back without a filter: f refused more than that. */
+    assert_int_equal(allocator_recover(a, "g", "agent1", &half, 0, 2), ACTOR_OK);
+    expect_one(a, 2, "g", "agent1");
+    resources_fini(&all);
+    resources_fini(&half);
+}
+
+/* Mesos keeps filters per role: a framework that refused an agent for one role is still offered
+ * it for its other role. */
+static void test_filters_per_role(void **state)
+{
+    allocator_t *a = *state;
+    const char *roles[] = {"r1", "r2"};
+    assert_int_equal(allocator_add_framework(a, "f", roles, 2, NULL, 0, NULL, 0), ACTOR_OK);
+    add_agent(a, "agent1", "cpus:1;mem:64");
+    allocator_grants_t g = cycle(a, 0);
+    assert_int_equal(g.count, 1);
+    char first[8];
+    snprintf(first, sizeof(first), "%s", g.items[0].role);
+    decline_all(a, &g, 100, 0);
+    g = cycle(a, 1);
+    assert_int_equal(g.count, 1);
+    assert_string_equal(g.items[0].framework_id, "f");
+    assert_string_not_equal(g.items[0].role, first);
+    decline_all(a, &g, 100, 1); /* now refused for both roles */
+    expect_none(a, 2);
+}
+
+/* A revive of one role clears that role's filters only (Mesos's reviveRoles); a revive of all
+ * roles clears them all. */
+static void test_revive_clears_its_roles_filters(void **state)
+{
+    allocator_t *a = *state;
+    const char *roles[] = {"r1", "r2"};
+    assert_int_equal(allocator_add_framework(a, "f", roles, 2, NULL, 0, NULL, 0), ACTOR_OK);
+    add_agent(a, "agent1", "cpus(r1):1;mem(r1):64;cpus(r2):1;mem(r2):64");
+    allocator_grants_t g = cycle(a, 0);
+    assert_int_equal(g.count, 2);
+    decline_all(a, &g, 100, 0);
+    expect_none(a, 1);
+    assert_int_equal(allocator_revive(a, "f", "r1"), ACTOR_OK);
+    g = cycle(a, 2);
+    assert_int_equal(g.count, 1);
+    assert_string_equal(g.items[0].role, "r1");
+    decline_all(a, &g, 100, 2);
+    expect_none(a, 3);
+    assert_int_equal(allocator_revive(a, "f", NULL), ACTOR_OK);
+    g = cycle(a, 4);
+    assert_int_equal(g.count, 2);
+    allocator_grants_free(&g);
+}
+
+/* Deactivating a framework clears its filters, as Mesos's deactivateFramework does: a scheduler
+ * that fails over starts without its predecessor's refusals. */
+static void test_deactivation_clears_filters(void **state)
+{
+    allocator_t *a = *state;
+    refuse_agent(a, "cpus:1;mem:64", 100);
+    assert_int_equal(allocator_deactivate_framework(a, "f"), ACTOR_OK);
+    assert_int_equal(allocator_activate_framework(a, "f"), ACTOR_OK);
+    expect_one(a, 2, "f", "agent1");
+}
+
 /* Every framework declines: the agent sleeps, and wakes when the first filter expires. */
 static void test_all_filtered(void **state)
 {
@@ -122,6 +235,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_validation, core_setup, core_teardown),
         cmocka_unit_test_setup_teardown(test_filter_until_expiry, core_setup, core_teardown),
         cmocka_unit_test_setup_teardown(test_all_filtered, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_holds_refused_resources, core_setup,
+                                        core_teardown),
+        cmocka_unit_test_setup_teardown(test_filter_blocks_what_it_contains, core_setup,
+                                        core_teardown),
+        cmocka_unit_test_setup_teardown(test_filters_per_role, core_setup, core_teardown),
+        cmocka_unit_test_setup_teardown(test_revive_clears_its_roles_filters, core_setup,
+                                        core_teardown),
+        cmocka_unit_test_setup_teardown(test_deactivation_clears_filters, core_setup,
+                                        core_teardown),
         cmocka_unit_test_setup_teardown(test_recover_across_roles, core_setup, core_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

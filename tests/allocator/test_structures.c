@@ -1,6 +1,7 @@
 /* Tests of the allocator's generic pieces: idmap.h (string map, with removal inside probe
  * clusters), sortlist.h (order, ties, re-keying, rebuilding), minheap.h (order, removal from the
- * middle) and filter_table.h (live, expired and dead filters, growth dropping dead ones). */
+ * middle) and filter_table.h (live, expired and dead filters, growth dropping dead ones, refused
+ * resources holding what they contain, several filters per key, shared sets). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "helpers.h"
 #include "master/allocator/filter_table.h"
 #include "master/allocator/idmap.h"
 #include "master/allocator/minheap.h"
@@ -150,37 +152,125 @@ static void test_minheap(void **unused)
     minheap_fini(&h);
 }
 
+/* set_filter: reserve and add a filter of (slot, member 1) on a new set holding `text`. */
+static void set_filter(filter_table_t *t, uint32_t slot, uint32_t epoch, double expires,
+                       const char *text, const uint32_t *epochs, double now)
+{
+    resources_t r = res(text);
+    filter_set_t *set = filter_table_share(t, &r);
+    if (set == NULL) {
+        set = filter_set_new();
+        assert_non_null(set);
+        assert_int_equal(packed_set(&set->res, &r), ACTOR_OK);
+    }
+    assert_int_equal(filter_table_reserve(t, epochs, now), ACTOR_OK);
+    filter_table_add(t, slot, epoch, 1, expires, set, epochs, now);
+    resources_fini(&r);
+}
+
+/* Whether a filter of (slot, member 1) holds `text` at now. */
+static bool blocks(const filter_table_t *t, uint32_t slot, uint32_t epoch, double now,
+                   const char *text)
+{
+    resources_t r = res(text);
+    bool b = filter_table_blocks(t, slot, epoch, 1, now, &r, NULL);
+    resources_fini(&r);
+    return b;
+}
+
 static void test_filter_table(void **unused)
 {
     (void)unused;
     uint32_t epochs[300] = {0};
+    const char *all = "cpus:1;mem:64";
     filter_table_t t;
     filter_table_init(&t);
-    assert_false(filter_table_blocks(&t, 1, 0, 0));
+    assert_false(blocks(&t, 1, 0, 0, all));
     assert_true(isinf(filter_table_next_expiry(&t, epochs, 0)));
-    assert_int_equal(filter_table_set(&t, 1, 0, 10.0, epochs, 0), ACTOR_OK);
-    assert_true(filter_table_blocks(&t, 1, 0, 9.9));
-    assert_false(filter_table_blocks(&t, 1, 0, 10.0)); /* expired */
-    assert_false(filter_table_blocks(&t, 1, 1, 5.0));  /* another epoch: revived */
-    assert_false(filter_table_blocks(&t, 2, 0, 5.0));
-    assert_int_equal(filter_table_set(&t, 1, 0, 20.0, epochs, 0), ACTOR_OK); /* replaces */
-    assert_true(filter_table_blocks(&t, 1, 0, 15.0));
+    set_filter(&t, 1, 0, 10.0, all, epochs, 0);
+    assert_true(blocks(&t, 1, 0, 9.9, all));
+    assert_true(filter_table_has(&t, 1, 0, 1, 9.9));
+    assert_false(filter_table_has(&t, 1, 0, 2, 9.9)); /* another member: another role */
+    assert_false(blocks(&t, 1, 0, 10.0, all));        /* expired */
+    assert_false(blocks(&t, 1, 1, 5.0, all));         /* another epoch: revived */
+    assert_false(blocks(&t, 2, 0, 5.0, all));
+    set_filter(&t, 1, 0, 20.0, all, epochs, 0); /* supersedes: same resources, later */
+    assert_true(blocks(&t, 1, 0, 15.0, all));
     assert_int_equal(t.used, 1);
 
     /* Many filters; the dead ones (epoch bumped) are dropped when the table grows. */
     for (uint32_t s = 2; s < 200; s++)
-        assert_int_equal(filter_table_set(&t, s, 0, 100.0 + s, epochs, 0), ACTOR_OK);
+        set_filter(&t, s, 0, 100.0 + s, all, epochs, 0);
     for (uint32_t s = 2; s < 200; s += 2)
         epochs[s]++;
     assert_int_equal(filter_table_live(&t, epochs, 0), 1 + 99);
     for (uint32_t s = 200; s < 300; s++)
-        assert_int_equal(filter_table_set(&t, s, 0, 500.0, epochs, 0), ACTOR_OK);
+        set_filter(&t, s, 0, 500.0, all, epochs, 0);
     assert_int_equal(filter_table_live(&t, epochs, 0), 200);
     assert_true(t.used < 300);
-    assert_true(filter_table_blocks(&t, 3, 0, 50.0));
-    assert_false(filter_table_blocks(&t, 4, epochs[4], 50.0)); /* dead */
+    assert_true(blocks(&t, 3, 0, 50.0, all));
+    assert_false(blocks(&t, 4, epochs[4], 50.0, all)); /* dead */
     /* The lower bound passed: an exact scan finds the first live expiry. */
     assert_true(filter_table_next_expiry(&t, epochs, 21.0) == 103.0);
+    /* Every filter refused the same: they share one set, with a reference per entry live at 21
+     * (slot 1's expired at 20; the scan above let go of the dead ones' references). */
+    uint32_t sharing = 0;
+    for (uint32_t i = 0; i < t.cap; i++) {
+        if (t.entries[i].set != NULL) {
+            assert_ptr_equal(t.entries[i].set, t.last);
+            sharing++;
+        }
+    }
+    assert_int_equal(sharing, 199);
+    assert_int_equal(t.last->refs, 199 + 1);
+    /* All expired: a scan frees the whole table, and the latest set gets a new name. */
+    uint32_t gen = t.last_gen;
+    assert_true(isinf(filter_table_next_expiry(&t, epochs, 1000.0)));
+    assert_int_equal(t.cap, 0);
+    assert_null(t.last);
+    assert_int_not_equal(t.last_gen, gen);
+    filter_table_fini(&t);
+}
+
+/* A filter holds what was refused (Mesos's RefusedOfferFilter): an offer it contains is
+ * filtered, a bigger one is not. Several filters of one key live side by side, as Mesos keeps a
+ * set of them, until a new one contains and outlives an old one. */
+static void test_filter_table_resources(void **unused)
+{
+    (void)unused;
+    uint32_t epochs[4] = {0};
+    filter_table_t t;
+    filter_table_init(&t);
+    set_filter(&t, 1, 0, 100.0, "cpus:2;mem:256;ports:[31000-31009]", epochs, 0);
+    assert_true(blocks(&t, 1, 0, 1, "cpus:2;mem:256;ports:[31000-31009]"));
+    assert_true(blocks(&t, 1, 0, 1, "cpus:1;ports:[31002-31003]"));
+    assert_false(blocks(&t, 1, 0, 1, "cpus:3;mem:256"));
+    assert_false(blocks(&t, 1, 0, 1, "cpus:1;ports:[31009-31010]"));
+    assert_false(blocks(&t, 1, 0, 1, "cpus:1;gpus:1"));
+
+    /* Another refusal of other resources, shorter: both filters hold. */
+    set_filter(&t, 1, 0, 50.0, "cpus:4;mem:128", epochs, 1);
+    assert_int_equal(t.used, 2);
+    assert_true(blocks(&t, 1, 0, 2, "cpus:4"));
+    assert_true(blocks(&t, 1, 0, 2, "ports:[31000-31001]"));
+    assert_false(blocks(&t, 1, 0, 2, "cpus:4;ports:[31000-31001]"));
+    assert_true(blocks(&t, 1, 0, 60, "ports:[31000-31001]"));
+    assert_false(blocks(&t, 1, 0, 60, "cpus:4")); /* its filter expired */
+    /* A refusal of everything for longer supersedes both (in place: no new entry). */
+    set_filter(&t, 1, 0, 200.0, "cpus:4;mem:256;ports:[31000-31009]", epochs, 2);
+    assert_int_equal(t.used, 2);
+    assert_int_equal(filter_table_live(&t, epochs, 2), 2);
+    assert_true(blocks(&t, 1, 0, 150, "cpus:4;ports:[31000-31001]"));
+
+    /* The memo: one containment per set for one offer. */
+    resources_t offer = res("cpus:1");
+    filter_memo_t memo = {0};
+    assert_true(filter_table_blocks(&t, 1, 0, 1, 150, &offer, &memo));
+    assert_non_null(memo.set);
+    assert_true(memo.contained);
+    filter_memo_t wrong = {.set = memo.set, .contained = false}; /* a stale memo is believed */
+    assert_false(filter_table_blocks(&t, 1, 0, 1, 150, &offer, &wrong));
+    resources_fini(&offer);
     filter_table_fini(&t);
 }
 
@@ -189,7 +279,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idmap),         cmocka_unit_test(test_sortlist),
         cmocka_unit_test(test_sortlist_many), cmocka_unit_test(test_minheap),
-        cmocka_unit_test(test_filter_table),
+        cmocka_unit_test(test_filter_table),  cmocka_unit_test(test_filter_table_resources),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

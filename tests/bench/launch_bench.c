@@ -39,8 +39,8 @@ static double now(void)
 
 static void emit(const char *metric, double value, const char *unit)
 {
-    printf("{\"bench\":\"launch\",\"metric\":\"%s\",\"value\":%.3f,\"unit\":\"%s\"}\n",
-           metric, value, unit);
+    printf("{\"bench\":\"launch\",\"metric\":\"%s\",\"value\":%.3f,\"unit\":\"%s\"}\n", metric,
+           value, unit);
     fflush(stdout);
 }
 
@@ -86,8 +86,7 @@ static void on_offers(scheduler_driver_t *d, void *user, const Mesos__Offer *con
         resources_t left;
         char err[256];
         resources_init(&left);
-        resources_from_proto(&left, offers[i]->resources, offers[i]->n_resources, err,
-                             sizeof(err));
+        resources_from_proto(&left, offers[i]->resources, offers[i]->n_resources, err, sizeof(err));
         size_t n = 0;
         scheduler_task_t *tasks = calloc((size_t)(b->tasks - b->launched) + 1, sizeof(*tasks));
         Mesos__TaskInfo **infos = calloc((size_t)(b->tasks - b->launched) + 1, sizeof(*infos));

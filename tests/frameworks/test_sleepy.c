@@ -16,12 +16,9 @@
 
 #include "tests/frameworks/e2e.h"
 
-static void test_twenty_tasks(void **state)
+/* Runs sleepy with argv, expecting exit 0 and all `tasks` finished: the summary (json_decref). */
+static json_t *run_sleepy(e2e_cluster_t *c, char *const argv[], json_int_t tasks)
 {
-    e2e_cluster_t *c = *state;
-    if (e2e_bin_dir() == NULL)
-        skip();
-    char *argv[] = {"sleepy-framework", c->master_flag, "--tasks=20", "--duration=0.1", NULL};
     e2e_run_t run;
     e2e_run(c, argv, 60000, &run);
     if (run.status != 0)
@@ -30,10 +27,22 @@ static void test_twenty_tasks(void **state)
     char *line = e2e_last_line(run.out);
     assert_non_null(line);
     json_t *summary = json_loads(line, 0, NULL);
+    free(line);
+    e2e_run_free(&run);
     assert_non_null(summary);
-    assert_int_equal(json_integer_value(json_object_get(summary, "tasks")), 20);
-    assert_int_equal(json_integer_value(json_object_get(summary, "finished")), 20);
+    assert_int_equal(json_integer_value(json_object_get(summary, "tasks")), tasks);
+    assert_int_equal(json_integer_value(json_object_get(summary, "finished")), tasks);
     assert_int_equal(json_integer_value(json_object_get(summary, "failed")), 0);
+    return summary;
+}
+
+static void test_twenty_tasks(void **state)
+{
+    e2e_cluster_t *c = *state;
+    if (e2e_bin_dir() == NULL)
+        skip();
+    char *argv[] = {"sleepy-framework", c->master_flag, "--tasks=20", "--duration=0.1", NULL};
+    json_t *summary = run_sleepy(c, argv, 20);
     double seconds = json_number_value(json_object_get(summary, "seconds"));
     assert_true(seconds >= 0.1 && seconds < 60);
     assert_true(json_number_value(json_object_get(summary, "tasks_per_second")) > 0);
@@ -41,8 +50,6 @@ static void test_twenty_tasks(void **state)
     double p99 = json_number_value(json_object_get(summary, "submit_to_running_p99_ms"));
     assert_true(p50 > 0 && p50 <= p99);
     json_decref(summary);
-    free(line);
-    e2e_run_free(&run);
 }
 
 static void test_duration_as_mesos_duration(void **state)
@@ -52,13 +59,7 @@ static void test_duration_as_mesos_duration(void **state)
         skip();
     char *argv[] = {"sleepy-framework",          c->master_flag,     "--tasks=3", "--duration=50ms",
                     "--resources=cpus:1;mem:32", "--name=sleepy-ms", NULL};
-    e2e_run_t run;
-    e2e_run(c, argv, 60000, &run);
-    assert_int_equal(run.status, 0);
-    char *line = e2e_last_line(run.out);
-    assert_non_null(strstr(line, "\"finished\":3"));
-    free(line);
-    e2e_run_free(&run);
+    json_decref(run_sleepy(c, argv, 3));
 }
 
 /* Hundreds of tasks on one offer. */
@@ -73,13 +74,7 @@ static void test_many_tasks_per_offer(void **state)
                     "--duration=0",
                     "--resources=cpus:0.01;mem:1",
                     NULL};
-    e2e_run_t run;
-    e2e_run(c, argv, 60000, &run);
-    assert_int_equal(run.status, 0);
-    char *line = e2e_last_line(run.out);
-    assert_non_null(strstr(line, "\"finished\":300,"));
-    free(line);
-    e2e_run_free(&run);
+    json_decref(run_sleepy(c, argv, 300));
 }
 
 /* Whether the master lists framework `name` as completed with `killed` tasks TASK_KILLED, within

@@ -81,6 +81,18 @@ void cluster_free(cluster_t *c)
     free(c);
 }
 
+int cluster_setup(void **state)
+{
+    *state = cluster_new();
+    return 0;
+}
+
+int cluster_teardown(void **state)
+{
+    cluster_free(*state);
+    return 0;
+}
+
 void cluster_advance(double seconds)
 {
     actor_clock_advance((int64_t)(seconds * (double)ACTOR_NS_PER_SEC));
@@ -139,6 +151,7 @@ static const actor_handler_t fake_handlers[] = {
     {&mesos__internal__shutdown_framework_message__descriptor, on_any},
     {&mesos__internal__shutdown_message__descriptor, on_any},
     {&mesos__internal__status_update_acknowledgement_message__descriptor, on_any},
+    {&mesos__internal__framework_to_executor_message__descriptor, on_any},
 };
 
 static actor_ops_t fake_ops(const char *name)
@@ -152,16 +165,21 @@ static actor_ops_t fake_ops(const char *name)
 
 static actor_ops_t sched_ops, slave_ops;
 
-fake_t *fake_spawn(const char *name)
+fake_t *fake_spawn_as(const char *name, const char *id)
 {
     sched_ops = fake_ops("sched");
     slave_ops = fake_ops("slave");
     fake_t *fake = calloc(1, sizeof(*fake));
     assert_non_null(fake);
     const actor_ops_t *ops = strcmp(name, "sched") == 0 ? &sched_ops : &slave_ops;
-    assert_int_equal(actor_spawn(ops, NULL, fake, &fake->pid), ACTOR_OK);
+    assert_int_equal(actor_spawn(ops, id, fake, &fake->pid), ACTOR_OK);
     actor_settle();
     return fake;
+}
+
+fake_t *fake_spawn(const char *name)
+{
+    return fake_spawn_as(name, NULL);
 }
 
 void fake_clear(fake_t *fake)

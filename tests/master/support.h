@@ -50,6 +50,8 @@ void cluster_master_options(master_options_t *opts, const char *work_dir);
 master_pids_t cluster_master_start(const master_options_t *opts);
 
 fake_t *fake_spawn(const char *name);
+/* fake_spawn with the actor id `id` (the PID of an earlier fake, to play a restarted process). */
+fake_t *fake_spawn_as(const char *name, const char *id);
 void fake_stop(fake_t *fake);
 
 /* Sends msg from inside the fake actor. */
@@ -108,6 +110,9 @@ typedef struct cluster {
 cluster_t *cluster_new(void);
 /* Stops everything cluster_new started, and removes any message filter. */
 void cluster_free(cluster_t *c);
+/* cmocka setup and teardown: *state is a cluster_new() cluster. */
+int cluster_setup(void **state);
+int cluster_teardown(void **state);
 
 /* Moves the paused clock and runs everything that fell due. */
 void cluster_advance(double seconds);

@@ -20,18 +20,6 @@
 #define EV(t)           MESOS__SCHEDULER__EVENT__TYPE__##t
 #define AGENT_RESOURCES "cpus:4;mem:1024;disk:1024;ports:[31000-32000]"
 
-static int setup(void **state)
-{
-    *state = cluster_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    cluster_free(*state);
-    return 0;
-}
-
 /* Subscribes the scheduler, registers the agent and returns the first offer. */
 static Mesos__Offer *first_offer(cluster_t *c, bool partition_aware, Mesos__Scheduler__Event **ev)
 {
@@ -180,6 +168,62 @@ static void test_decline_filter(void **state)
     cluster_advance(10);
     assert_int_equal(sched_events(c->sched, EV(OFFERS)), offers);
     cluster_advance(25);
+    assert_int_equal(sched_events(c->sched, EV(OFFERS)), offers + 1);
+}
+
+/* The cpus of an offer. */
+static double offer_cpus(const Mesos__Offer *offer)
+{
+    for (size_t i = 0; i < offer->n_resources; i++) {
+        if (strcmp(offer->resources[i]->name, "cpus") == 0)
+            return offer->resources[i]->scalar->value;
+    }
+    return 0;
+}
+
+/* A DECLINE's filter holds the refused resources, as Mesos's RefusedOfferFilter does: while the
+ * agent has no more than that, no offer; once a task ends, its resources and the refused ones
+ * are offered together at the next allocation, long before the filter expires. */
+static void test_decline_filter_holds_resources(void **state)
+{
+    cluster_t *c = *state;
+    Mesos__Scheduler__Event *ev;
+    Mesos__Offer *offer = first_offer(c, false, &ev);
+    sched_launch(c->sched, &c->master, offer, "t1", "cpus:1;mem:128");
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    agent_update(c->agent, &c->master, c->sched->framework_id, "t1",
+                 MESOS__TASK_STATE__TASK_RUNNING);
+    cluster_advance(6); /* the accept's default filter (5 s) on the rest has expired */
+    ev = sched_last(c->sched, EV(OFFERS));
+    assert_non_null(ev);
+    assert_true(offer_cpus(ev->offers->offers[0]) == 3.0);
+    sched_decline(c->sched, &c->master, ev->offers->offers[0], 300);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    size_t offers = sched_events(c->sched, EV(OFFERS));
+    cluster_advance(30);
+    assert_int_equal(sched_events(c->sched, EV(OFFERS)), offers);
+
+    agent_update(c->agent, &c->master, c->sched->framework_id, "t1",
+                 MESOS__TASK_STATE__TASK_FINISHED);
+    cluster_advance(1);
+    assert_int_equal(sched_events(c->sched, EV(OFFERS)), offers + 1);
+    ev = sched_last(c->sched, EV(OFFERS));
+    assert_true(offer_cpus(ev->offers->offers[0]) == 4.0);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+/* Mesos's bounds on Filters.refuse_seconds: a negative value means the default (5 s). */
+static void test_decline_negative_refuse_seconds(void **state)
+{
+    cluster_t *c = *state;
+    Mesos__Scheduler__Event *ev;
+    Mesos__Offer *offer = first_offer(c, false, &ev);
+    sched_decline(c->sched, &c->master, offer, -1);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    size_t offers = sched_events(c->sched, EV(OFFERS));
+    cluster_advance(4);
+    assert_int_equal(sched_events(c->sched, EV(OFFERS)), offers);
+    cluster_advance(2);
     assert_int_equal(sched_events(c->sched, EV(OFFERS)), offers + 1);
 }
 
@@ -476,19 +520,29 @@ static void test_endpoints_and_metrics(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_subscribe_register_offer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_launch_update_acknowledge, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_launches, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decline_filter, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_agent_unreachable_and_back, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_agent_non_partition_aware, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_framework_failover, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill_and_teardown, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_lost_run_task_reconciled_by_agent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_endpoint, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forgotten_task_counts_against_its_agent, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_endpoints_and_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subscribe_register_offer, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_launch_update_acknowledge, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_launches, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_decline_filter, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_decline_filter_holds_resources, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_decline_negative_refuse_seconds, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_unreachable_and_back, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_agent_non_partition_aware, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_framework_failover, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_kill_and_teardown, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_lost_run_task_reconciled_by_agent, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_state_endpoint, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_forgotten_task_counts_against_its_agent, cluster_setup,
+                                        cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_endpoints_and_metrics, cluster_setup,
+                                        cluster_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

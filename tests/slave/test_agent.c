@@ -221,6 +221,43 @@ static void test_duplicate_update_dropped(void **state)
     fake_stop(executor);
 }
 
+static size_t relayed;
+static actor_filter_verdict_t count_relayed(const actor_filter_event_t *e, void *arg)
+{
+    (void)arg;
+    if (strcmp(e->type_name, "mesos.internal.ExecutorToFrameworkMessage") == 0 &&
+        strncmp(e->to->id, "master", 6) == 0)
+        relayed++;
+    return ACTOR_FILTER_PASS;
+}
+
+/* An executor's message for its framework goes on to the master. */
+static void test_executor_message_relayed(void **state)
+{
+    agent_cluster_t *c = *state;
+    start_agent(c);
+    fake_t *executor = fake_spawn("executor");
+    relayed = 0;
+    actor_filter_install(count_relayed, NULL);
+    Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
+    aid.value = "a";
+    Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
+    fid.value = "f";
+    Mesos__ExecutorID eid = MESOS__EXECUTOR_ID__INIT;
+    eid.value = "e";
+    Mesos__Internal__ExecutorToFrameworkMessage m =
+        MESOS__INTERNAL__EXECUTOR_TO_FRAMEWORK_MESSAGE__INIT;
+    m.agent_id = &aid;
+    m.framework_id = &fid;
+    m.executor_id = &eid;
+    m.data.data = (uint8_t *)"hi";
+    m.data.len = 2;
+    fake_send(executor, &c->agent, &m.base);
+    actor_settle();
+    assert_int_equal(relayed, 1);
+    fake_stop(executor);
+}
+
 /* Drops every ping from the master to the agent. */
 static actor_filter_verdict_t drop_pings(const actor_filter_event_t *e, void *arg)
 {
@@ -298,6 +335,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_update_is_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_update_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_executor_message_relayed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reregisters_without_pings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_options, setup, teardown),
         cmocka_unit_test(test_master_pid),

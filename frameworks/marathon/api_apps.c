@@ -1,0 +1,451 @@
+/*
+ * api_apps.c: /v2/apps and its children, in Marathon's shapes: list, create (201 with Location
+ * and Marathon-Deployment-Id), get, update (PUT merges by default, PATCH never creates),
+ * delete, restart, tasks (list, kill one or all, with scale), versions and rollback. Every write
+ * answers once what it changed is durable.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/log.h"
+#include "frameworks/marathon/api.h"
+#include "frameworks/marathon/marathon_int.h"
+#include "proto/task_states.h"
+
+/* ---- AppInfo ---- */
+
+json_t *marathon_app_info(marathon_t *m, const marathon_app_entry_t *e, bool with_tasks)
+{
+    json_t *j = marathon_app_to_json(e->app);
+    if (j == NULL)
+        return NULL;
+    uint32_t staged = 0, running = 0, healthy = 0, unhealthy = 0;
+    json_t *tasks = json_array();
+    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next) {
+        if (i->state == MESOS__TASK_STATE__TASK_RUNNING)
+            running++;
+        else if (!mesos_task_state_terminal(i->state))
+            staged++;
+        if (i->health_count > 0 && i->state == MESOS__TASK_STATE__TASK_RUNNING) {
+            bool alive = true, known = true;
+            for (size_t k = 0; k < i->health_count; k++) {
+                alive &= i->health[k].alive;
+                known &= i->health[k].has_result;
+            }
+            if (known)
+                alive ? healthy++ : unhealthy++;
+        }
+        if (with_tasks)
+            json_array_append_new(tasks, marathon_instance_json(m, i));
+    }
+    json_object_set_new(j, "tasksStaged", json_integer(staged));
+    json_object_set_new(j, "tasksRunning", json_integer(running));
+    json_object_set_new(j, "tasksHealthy", json_integer(healthy));
+    json_object_set_new(j, "tasksUnhealthy", json_integer(unhealthy));
+    json_t *deployments = json_array();
+    if (e->deployment != NULL)
+        json_array_append_new(deployments, json_pack("{s:s}", "id", e->deployment->id));
+    json_object_set_new(j, "deployments", deployments);
+    if (with_tasks)
+        json_object_set_new(j, "tasks", tasks);
+    else
+        json_decref(tasks);
+    if (e->last_task_failure != NULL)
+        json_object_set(j, "lastTaskFailure", e->last_task_failure);
+    return j;
+}
+
+/* ---- answering after the write is durable ---- */
+
+typedef struct answer {
+    actor_http_request_t *req;
+    int status;
+    json_t *body;
+    char location[512];
+    char deployment_id[64];
+} answer_t;
+
+static void send_answer(marathon_t *m, void *arg)
+{
+    (void)m;
+    answer_t *a = arg;
+    http_header_t headers[2];
+    size_t n = 0;
+    if (a->location[0] != '\0')
+        headers[n++] = (http_header_t){"Location", a->location};
+    if (a->deployment_id[0] != '\0')
+        headers[n++] = (http_header_t){"Marathon-Deployment-Id", a->deployment_id};
+    char *text = json_dumps(a->body, MARATHON_APP_JSON_FLAGS);
+    json_decref(a->body);
+    actor_http_respond(a->req, a->status, "application/json", headers, n, text ? text : "{}",
+                       text ? strlen(text) : 2);
+    free(text);
+    free(a);
+}
+
+/* Answers once durable: body is stolen; location and deployment id may be NULL. */
+static void answer_durable(marathon_t *m, actor_http_request_t *req, int status, json_t *body,
+                           const char *location, const marathon_deployment_t *d)
+{
+    answer_t *a = calloc(1, sizeof(*a));
+    if (a == NULL) {
+        json_decref(body);
+        actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+        return;
+    }
+    a->req = req;
+    a->status = status;
+    a->body = body;
+    if (location != NULL)
+        snprintf(a->location, sizeof(a->location), "%s", location);
+    if (d != NULL)
+        snprintf(a->deployment_id, sizeof(a->deployment_id), "%s", d->id);
+    marathon_after_durable(m, send_answer, a);
+}
+
+static json_t *deployment_result(const marathon_deployment_t *d)
+{
+    return json_pack("{s:s,s:s}", "deploymentId", d->id, "version", d->version);
+}
+
+static void not_found(actor_http_request_t *req, const char *id)
+{
+    actor_http_respond_json(req, 404,
+                            json_pack("{s:s++}", "message", "App '", id, "' does not exist"));
+}
+
+static void locked(actor_http_request_t *req, const marathon_deployment_t *d)
+{
+    char message[256];
+    snprintf(message, sizeof(message),
+             "App is locked by one or more deployments. Override with the option "
+             "'?force=true'. View details at '/v2/deployments/%s'.",
+             d->id);
+    actor_http_respond_json(
+        req, 409, json_pack("{s:s,s:[{s:s}]}", "message", message, "deployments", "id", d->id));
+}
+
+/* ---- writes ---- */
+
+/* Stamps a new version: a scale changes lastScalingAt only, anything else both. */
+static void stamp(marathon_app_t *app, const marathon_app_t *before, bool scale_only)
+{
+    char now[32];
+    marathon_version_now(now);
+    free(app->version);
+    free(app->last_scaling_at);
+    free(app->last_config_change_at);
+    app->version = strdup(now);
+    app->last_scaling_at = strdup(now);
+    app->last_config_change_at =
+        strdup(scale_only && before && before->last_config_change_at ? before->last_config_change_at
+                                                                     : now);
+}
+
+static void create(marathon_t *m, actor_http_request_t *req, marathon_app_t *app)
+{
+    stamp(app, NULL, false);
+    json_t *body = NULL;
+    char location[512];
+    snprintf(location, sizeof(location), "/v2/apps%s", app->id);
+    marathon_deployment_t *d = marathon_deploy(m, NULL, app, MARATHON_START);
+    marathon_app_entry_t *e = d != NULL ? marathon_app_find(m, d->app_id) : NULL;
+    if (e == NULL) {
+        actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+        return;
+    }
+    body = marathon_app_info(m, e, false);
+    marathon_event(m, "api_post_event",
+                   json_pack("{s:s,s:s,s:O}", "clientIp", actor_http_peer(req), "uri", location,
+                             "appDefinition", body));
+    answer_durable(m, req, 201, body, location, d);
+}
+
+/* Parses a JSON body; answers 400 in Marathon's shape when it does not parse. */
+json_t *marathon_api_body(actor_http_request_t *req)
+{
+    size_t len = 0;
+    const char *text = actor_http_body(req, &len);
+    json_error_t error;
+    json_t *json = json_loadb(text, len, 0, &error);
+    if (json == NULL)
+        actor_http_respond_json(
+            req, 400, json_pack("{s:s,s:s}", "message", "Invalid JSON", "details", error.text));
+    return json;
+}
+
+static bool flag(actor_http_request_t *req, const char *name, bool dflt)
+{
+    const char *v = actor_http_query(req, name);
+    if (v == NULL)
+        return dflt;
+    return strcmp(v, "false") != 0 && strcmp(v, "0") != 0;
+}
+
+static void post_apps(marathon_t *m, actor_http_request_t *req)
+{
+    json_t *json = marathon_api_body(req);
+    if (json == NULL)
+        return;
+    marathon_app_t *app = NULL;
+    json_t *details = NULL;
+    actor_err_t rc = marathon_app_from_json(json, NULL, NULL, &app, &details);
+    json_decref(json);
+    if (rc == ACTOR_EINVAL) {
+        actor_http_respond_json(req, 422,
+                                json_pack("{s:s,s:o}", "message",
+                                          marathon_app_error_message(details), "details", details));
+        return;
+    }
+    if (rc != ACTOR_OK) {
+        actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+        return;
+    }
+    if (marathon_app_find(m, app->id) != NULL) {
+        actor_http_respond_json(
+            req, 409,
+            json_pack("{s:s++}", "message", "An app with id [", app->id, "] already exists."));
+        marathon_app_free(app);
+        return;
+    }
+    create(m, req, app);
+}
+
+/* PUT (partial unless partialUpdate=false; creates a missing app) and PATCH (never creates). */
+static void update_app(marathon_t *m, actor_http_request_t *req, const char *id, bool patch)
+{
+    json_t *json = marathon_api_body(req);
+    if (json == NULL)
+        return;
+    marathon_app_entry_t *e = marathon_app_find(m, id);
+    if (e == NULL && patch) {
+        json_decref(json);
+        not_found(req, id);
+        return;
+    }
+    if (e != NULL && e->deployment != NULL && !flag(req, "force", false)) {
+        json_decref(json);
+        locked(req, e->deployment);
+        return;
+    }
+    marathon_app_t *app = NULL;
+    const char *rollback = marathon_app_rollback_version(json);
+    if (e != NULL && rollback != NULL) {
+        /* {"version": ts}: deploy a stored version again. */
+        app = marathon_store_app_version(m, id, rollback);
+        json_decref(json);
+        if (app == NULL) {
+            actor_http_respond_json(req, 404,
+                                    json_pack("{s:s+++}", "message", "App '", id,
+                                              "' does not exist in version ", rollback));
+            return;
+        }
+    } else {
+        json_t *details = NULL;
+        bool partial = patch || flag(req, "partialUpdate", true);
+        actor_err_t rc =
+            marathon_app_from_json(json, e != NULL && partial ? e->app : NULL, id, &app, &details);
+        json_decref(json);
+        if (rc != ACTOR_OK) {
+            actor_http_respond_json(
+                req, details ? 422 : 503,
+                json_pack("{s:s,s:o}", "message",
+                          details ? marathon_app_error_message(details) : "Out of memory",
+                          "details", details ? details : json_array()));
+            return;
+        }
+    }
+    if (e == NULL) {
+        create(m, req, app);
+        return;
+    }
+    bool scale = marathon_app_only_scaled(e->app, app);
+    stamp(app, e->app, scale);
+    marathon_deployment_t *d = marathon_deploy(m, marathon_app_copy(e->app), app,
+                                               scale ? MARATHON_SCALE : MARATHON_RESTART);
+    if (d == NULL) {
+        actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+        return;
+    }
+    answer_durable(m, req, 200, deployment_result(d), NULL, d);
+}
+
+static void delete_app(marathon_t *m, actor_http_request_t *req, marathon_app_entry_t *e)
+{
+    if (e->deployment != NULL && !flag(req, "force", true)) {
+        locked(req, e->deployment);
+        return;
+    }
+    marathon_deployment_t *d = marathon_deploy(m, marathon_app_copy(e->app), NULL, MARATHON_STOP);
+    if (d == NULL) {
+        actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+        return;
+    }
+    answer_durable(m, req, 200, deployment_result(d), NULL, d);
+}
+
+static void restart_app(marathon_t *m, actor_http_request_t *req, marathon_app_entry_t *e)
+{
+    if (e->deployment != NULL && !flag(req, "force", false)) {
+        locked(req, e->deployment);
+        return;
+    }
+    marathon_app_t *app = marathon_app_copy(e->app);
+    if (app != NULL)
+        stamp(app, e->app, false);
+    marathon_deployment_t *d =
+        app != NULL ? marathon_deploy(m, marathon_app_copy(e->app), app, MARATHON_RESTART) : NULL;
+    if (d == NULL) {
+        actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+        return;
+    }
+    answer_durable(m, req, 200, deployment_result(d), NULL, d);
+}
+
+/* ---- tasks of an app ---- */
+
+static void kill_tasks(marathon_t *m, actor_http_request_t *req, marathon_app_entry_t *e,
+                       const char *task_id)
+{
+    const char *host = actor_http_query(req, "host");
+    bool scale = flag(req, "scale", false);
+    if (scale && flag(req, "wipe", false)) {
+        actor_http_respond_json(
+            req, 400,
+            json_pack("{s:s}", "message", "You cannot use scale and wipe at the same time."));
+        return;
+    }
+    json_t *killed = json_array();
+    uint32_t count = 0;
+    for (marathon_instance_t *i = e->instances; i != NULL; i = i->app_next) {
+        if (task_id != NULL && strcmp(i->task_id, task_id) != 0)
+            continue;
+        if (host != NULL && strcmp(host, "*") != 0 && strcmp(host, i->host) != 0)
+            continue;
+        json_array_append_new(killed, marathon_instance_json(m, i));
+        marathon_instance_kill(m, i);
+        count++;
+    }
+    if (task_id != NULL && count == 0) {
+        json_decref(killed);
+        actor_http_respond_json(
+            req, 404, json_pack("{s:s++}", "message", "Task '", task_id, "' does not exist"));
+        return;
+    }
+    if (scale) {
+        json_decref(killed);
+        marathon_app_t *app = marathon_app_copy(e->app);
+        if (app != NULL) {
+            app->instances = app->instances > count ? app->instances - count : 0;
+            stamp(app, e->app, true);
+        }
+        marathon_deployment_t *d =
+            app != NULL ? marathon_deploy(m, marathon_app_copy(e->app), app, MARATHON_SCALE) : NULL;
+        if (d == NULL) {
+            actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+            return;
+        }
+        answer_durable(m, req, 200, deployment_result(d), NULL, d);
+        return;
+    }
+    json_t *body = task_id != NULL ? json_pack("{s:O}", "task", json_array_get(killed, 0))
+                                   : json_pack("{s:O}", "tasks", killed);
+    json_decref(killed);
+    answer_durable(m, req, 200, body, NULL, NULL);
+}
+
+/* ---- routing ---- */
+
+/* Splits "/v2/apps/<id>[/restart|/tasks[/<task>]|/versions[/<ts>]]" into the app id and the
+ * part after it. App ids never end in restart, tasks or versions (Marathon reserves them). */
+static void split_path(const char *path, char *id, size_t id_len, const char **rest)
+{
+    const char *p = path + strlen("/v2/apps");
+    static const char *const suffixes[] = {"/restart", "/tasks", "/versions"};
+    const char *cut = NULL;
+    for (size_t k = 0; k < 3; k++) {
+        const char *hit = strstr(p, suffixes[k]);
+        size_t n = strlen(suffixes[k]);
+        while (hit != NULL && hit[n] != '\0' && hit[n] != '/')
+            hit = strstr(hit + 1, suffixes[k]);
+        if (hit != NULL && (cut == NULL || hit < cut))
+            cut = hit;
+    }
+    size_t n = cut != NULL ? (size_t)(cut - p) : strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        n--;
+    snprintf(id, id_len, "%.*s", (int)n, p);
+    *rest = cut != NULL ? cut : "";
+}
+
+void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self;
+    marathon_t *m = state;
+    const char *method = actor_http_method(req);
+    const char *path = actor_http_path(req);
+    if (strcmp(path, "/v2/apps") == 0 || strcmp(path, "/v2/apps/") == 0) {
+        if (strcmp(method, "POST") == 0) {
+            post_apps(m, req);
+            return;
+        }
+        const char *filter_id = actor_http_query(req, "id");
+        const char *filter_cmd = actor_http_query(req, "cmd");
+        const char *embed = actor_http_query_string(req);
+        bool tasks = embed != NULL && strstr(embed, "apps.tasks") != NULL;
+        json_t *apps = json_array();
+        for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
+            if (filter_id != NULL && strstr(e->id, filter_id) == NULL)
+                continue;
+            if (filter_cmd != NULL &&
+                (e->app->cmd == NULL || strcasestr(e->app->cmd, filter_cmd) == NULL))
+                continue;
+            json_array_append_new(apps, marathon_app_info(m, e, tasks));
+        }
+        actor_http_respond_json(req, 200, json_pack("{s:o}", "apps", apps));
+        return;
+    }
+    char id[512];
+    const char *rest = "";
+    split_path(path, id, sizeof(id), &rest);
+    char *normal = marathon_app_id_normalize(id, (char[256]){0}, 256);
+    marathon_app_entry_t *e = normal != NULL ? marathon_app_find(m, normal) : NULL;
+    const char *shown = normal != NULL ? normal : id;
+    if (*rest == '\0' && (strcmp(method, "PUT") == 0 || strcmp(method, "PATCH") == 0)) {
+        update_app(m, req, shown, strcmp(method, "PATCH") == 0);
+    } else if (e == NULL) {
+        not_found(req, shown);
+    } else if (*rest == '\0' && strcmp(method, "GET") == 0) {
+        actor_http_respond_json(req, 200, json_pack("{s:o}", "app", marathon_app_info(m, e, true)));
+    } else if (*rest == '\0' && strcmp(method, "DELETE") == 0) {
+        delete_app(m, req, e);
+    } else if (strcmp(rest, "/restart") == 0 && strcmp(method, "POST") == 0) {
+        restart_app(m, req, e);
+    } else if (strcmp(rest, "/tasks") == 0 && strcmp(method, "GET") == 0) {
+        json_t *tasks = json_array();
+        for (marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
+            json_array_append_new(tasks, marathon_instance_json(m, i));
+        actor_http_respond_json(req, 200, json_pack("{s:o}", "tasks", tasks));
+    } else if (strncmp(rest, "/tasks", 6) == 0 && strcmp(method, "DELETE") == 0) {
+        kill_tasks(m, req, e, rest[6] == '/' && rest[7] != '\0' ? rest + 7 : NULL);
+    } else if (strcmp(rest, "/versions") == 0 && strcmp(method, "GET") == 0) {
+        json_t *versions = json_array();
+        for (size_t k = e->version_count; k-- > 0;)
+            json_array_append_new(versions, json_string(e->versions[k]));
+        actor_http_respond_json(req, 200, json_pack("{s:o}", "versions", versions));
+    } else if (strncmp(rest, "/versions/", 10) == 0 && strcmp(method, "GET") == 0) {
+        marathon_app_t *app = marathon_store_app_version(m, e->id, rest + 10);
+        if (app == NULL)
+            actor_http_respond_json(req, 404,
+                                    json_pack("{s:s+++}", "message", "App '", e->id,
+                                              "' does not exist in version ", rest + 10));
+        else
+            actor_http_respond_json(req, 200, marathon_app_to_json(app));
+        marathon_app_free(app);
+    } else {
+        actor_http_respond_json(req, 405,
+                                json_pack("{s:s}", "message", "HTTP 405 Method Not Allowed"));
+    }
+    free(normal);
+}

@@ -1,0 +1,261 @@
+/*
+ * instances.c: an app's instances (one Mesos task each) and what their status updates mean to
+ * Marathon: a task that ends is forgotten, and, unless Marathon killed it, counts as a failure
+ * that backs the app's launches off (backoffSeconds x backoffFactor^n, capped at
+ * maxLaunchDelaySeconds) and becomes its lastTaskFailure; the launch queue then replaces it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <utlist.h>
+
+#include "actor/log.h"
+#include "frameworks/marathon/backoff.h"
+#include "frameworks/marathon/marathon_int.h"
+#include "proto/task_states.h"
+
+marathon_app_entry_t *marathon_app_find(marathon_t *m, const char *id)
+{
+    marathon_app_entry_t *e = NULL;
+    HASH_FIND_STR(m->apps, id, e);
+    return e;
+}
+
+marathon_instance_t *marathon_instance_find(marathon_t *m, const char *task_id)
+{
+    marathon_instance_t *i = NULL;
+    HASH_FIND_STR(m->instances, task_id, i);
+    return i;
+}
+
+marathon_instance_t *marathon_instance_add(marathon_t *m, marathon_app_entry_t *e,
+                                           const char *task_id, const char *agent_id,
+                                           const char *host, const uint32_t *ports,
+                                           size_t port_count)
+{
+    if (task_id == NULL || marathon_instance_find(m, task_id) != NULL)
+        return NULL;
+    marathon_instance_t *i = calloc(1, sizeof(*i));
+    if (i == NULL)
+        return NULL;
+    i->task_id = strdup(task_id);
+    i->app = e;
+    i->version = strdup(marathon_app_config(e->app));
+    i->agent_id = strdup(agent_id ? agent_id : "");
+    i->host = strdup(host ? host : "");
+    i->ports = calloc(port_count + 1, sizeof(*i->ports));
+    i->state = MARATHON_STATE_CREATED;
+    i->staged_time = marathon_now();
+    marathon_version_now(i->staged_at);
+    i->health_count = e->app->health_check_count;
+    i->health = calloc(i->health_count + 1, sizeof(*i->health));
+    if (i->task_id == NULL || i->version == NULL || i->agent_id == NULL || i->host == NULL ||
+        i->ports == NULL || i->health == NULL) {
+        free(i->task_id);
+        free(i->version);
+        free(i->agent_id);
+        free(i->host);
+        free(i->ports);
+        free(i->health);
+        free(i);
+        return NULL;
+    }
+    if (port_count > 0)
+        memcpy(i->ports, ports, port_count * sizeof(*ports));
+    i->port_count = port_count;
+    HASH_ADD_KEYPTR(hh, m->instances, i->task_id, strlen(i->task_id), i);
+    DL_APPEND2(e->instances, i, app_prev, app_next);
+    e->instance_count++;
+    return i;
+}
+
+void marathon_instance_remove(marathon_t *m, marathon_instance_t *i)
+{
+    HASH_DEL(m->instances, i);
+    DL_DELETE2(i->app->instances, i, app_prev, app_next);
+    i->app->instance_count--;
+    for (size_t k = 0; k < i->health_count; k++)
+        free(i->health[k].last_failure_cause);
+    free(i->health);
+    if (i->agent != NULL)
+        mesos__offer__free_unpacked(i->agent, NULL);
+    free(i->task_id);
+    free(i->version);
+    free(i->agent_id);
+    free(i->host);
+    free(i->ports);
+    free(i);
+}
+
+static bool counts(const marathon_instance_t *i, const char *version)
+{
+    return !i->killing && !mesos_task_state_terminal(i->state) &&
+           (version == NULL || strcmp(i->version, version) == 0);
+}
+
+uint32_t marathon_app_active(const marathon_app_entry_t *e, const char *version)
+{
+    uint32_t n = 0;
+    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
+        n += counts(i, version);
+    return n;
+}
+
+bool marathon_instance_healthy(const marathon_instance_t *i)
+{
+    if (i->state != MESOS__TASK_STATE__TASK_RUNNING || i->killing)
+        return false;
+    for (size_t k = 0; k < i->health_count; k++) {
+        if (!i->health[k].alive)
+            return false;
+    }
+    return true;
+}
+
+uint32_t marathon_app_healthy(const marathon_app_entry_t *e, const char *version)
+{
+    uint32_t n = 0;
+    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
+        n += marathon_instance_healthy(i) && (version == NULL || strcmp(i->version, version) == 0);
+    return n;
+}
+
+void marathon_instance_kill(marathon_t *m, marathon_instance_t *i)
+{
+    if (!i->killing) {
+        i->killing = true;
+        marathon_store_instance(m, i);
+    }
+    if (m->driver != NULL)
+        scheduler_driver_kill(m->driver, i->task_id, i->agent_id[0] ? i->agent_id : NULL);
+}
+
+void marathon_app_failure(marathon_t *m, marathon_app_entry_t *e, const marathon_instance_t *i,
+                          const Mesos__TaskStatus *status)
+{
+    (void)m;
+    e->failures++;
+    double delay = marathon_backoff_delay(e->app->backoff_seconds, e->app->backoff_factor,
+                                          e->app->max_launch_delay_seconds, e->failures);
+    e->delay_until = marathon_now() + delay;
+    char now[32];
+    marathon_version_now(now);
+    json_decref(e->last_task_failure);
+    e->last_task_failure = json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "appId", e->id, "host", i->host, "message",
+        status->message ? status->message : "", "state", mesos_task_state_name(status->state),
+        "taskId", i->task_id, "timestamp", now, "version", i->version, "slaveId", i->agent_id);
+    LOG_INFO("Task %s of %s failed (%s); next launch in %.1f s", i->task_id, e->id,
+             mesos_task_state_name(status->state), delay);
+}
+
+static json_t *health_json(const marathon_instance_t *i)
+{
+    json_t *arr = json_array();
+    for (size_t k = 0; k < i->health_count; k++) {
+        const marathon_health_result_t *h = &i->health[k];
+        if (!h->has_result)
+            continue;
+        json_array_append_new(
+            arr,
+            json_pack(
+                "{s:b,s:i,s:o,s:o,s:o,s:o,s:s}", "alive", h->alive, "consecutiveFailures",
+                (int)h->consecutive_failures, "firstSuccess",
+                h->first_success[0] ? json_string(h->first_success) : json_null(), "lastSuccess",
+                h->last_success[0] ? json_string(h->last_success) : json_null(), "lastFailure",
+                h->last_failure[0] ? json_string(h->last_failure) : json_null(), "lastFailureCause",
+                h->last_failure_cause ? json_string(h->last_failure_cause) : json_null(),
+                "instanceId", i->task_id));
+    }
+    return arr;
+}
+
+json_t *marathon_instance_json(marathon_t *m, const marathon_instance_t *i)
+{
+    (void)m;
+    json_t *ports = json_array(), *service_ports = json_array();
+    for (size_t k = 0; k < i->port_count; k++)
+        json_array_append_new(ports, json_integer(i->ports[k]));
+    for (size_t k = 0; k < i->app->app->port_definition_count; k++)
+        json_array_append_new(service_ports, json_integer(i->app->app->port_definitions[k].port));
+    int state = i->state == MARATHON_STATE_CREATED ? MESOS__TASK_STATE__TASK_STAGING : i->state;
+    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:s,s:s,s:o}", "id", i->task_id, "appId",
+                     i->app->id, "host", i->host, "slaveId", i->agent_id, "ports", ports,
+                     "servicePorts", service_ports, "stagedAt", i->staged_at, "startedAt",
+                     i->started_at[0] ? json_string(i->started_at) : json_null(), "version",
+                     i->version, "state", mesos_task_state_name(state), "healthCheckResults",
+                     health_json(i));
+}
+
+static json_t *status_event(const marathon_instance_t *i, const Mesos__TaskStatus *status)
+{
+    json_t *ports = json_array();
+    for (size_t k = 0; k < i->port_count; k++)
+        json_array_append_new(ports, json_integer(i->ports[k]));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:s}", "slaveId", i->agent_id, "taskId",
+                     i->task_id, "taskStatus", mesos_task_state_name(status->state), "message",
+                     status->message ? status->message : "", "appId", i->app->id, "ports", ports,
+                     "host", i->host, "version", i->version);
+}
+
+void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
+{
+    m->status_updates++;
+    marathon_instance_t *i = marathon_instance_find(m, status->task_id->value);
+    if (i == NULL) {
+        /* A task Marathon does not know (an app deleted while Marathon was away, a duplicate
+         * launch): it must not run, as Marathon kills unknown tasks. */
+        if (!mesos_task_state_terminal(status->state) && m->driver != NULL) {
+            LOG_INFO("Killing unknown task %s", status->task_id->value);
+            scheduler_driver_kill(m->driver, status->task_id->value,
+                                  status->agent_id ? status->agent_id->value : NULL);
+        }
+        return;
+    }
+    int old = i->state;
+    i->state = status->state;
+    if (status->state == MESOS__TASK_STATE__TASK_RUNNING && i->started_at[0] == '\0')
+        marathon_version_now(i->started_at);
+    i->unreachable = status->state == MESOS__TASK_STATE__TASK_UNREACHABLE;
+    if (i->unreachable && i->unreachable_since == 0)
+        i->unreachable_since = marathon_now();
+    if (!i->unreachable)
+        i->unreachable_since = 0;
+    if (status->has_healthy && i->health_count > 0) {
+        /* A Mesos-level (COMMAND) check reported by the executor. */
+        marathon_health_result_t *h = &i->health[0];
+        h->has_result = true;
+        h->alive = status->healthy;
+        char now[32];
+        marathon_version_now(now);
+        if (status->healthy) {
+            if (h->first_success[0] == '\0')
+                snprintf(h->first_success, sizeof(h->first_success), "%s", now);
+            snprintf(h->last_success, sizeof(h->last_success), "%s", now);
+            h->consecutive_failures = 0;
+        } else {
+            snprintf(h->last_failure, sizeof(h->last_failure), "%s", now);
+            h->consecutive_failures++;
+        }
+    }
+    if (old != (int)status->state)
+        marathon_event(m, "status_update_event", status_event(i, status));
+    marathon_app_entry_t *e = i->app;
+    if (!mesos_task_state_terminal(status->state)) {
+        if (status->state == MESOS__TASK_STATE__TASK_RUNNING &&
+            strcmp(i->version, marathon_app_config(e->app)) == 0)
+            e->failures = 0; /* a healthy start resets the backoff, as a new version does */
+        marathon_store_instance(m, i);
+        marathon_deployments_progress(m);
+        return;
+    }
+    /* Whatever ends a task Marathon did not kill (an app's task is meant to run forever)
+     * backs the app off before it is replaced. */
+    if (!i->killing)
+        marathon_app_failure(m, e, i, status);
+    marathon_store_instance_delete(m, i->task_id);
+    marathon_instance_remove(m, i);
+    marathon_deployments_progress(m);
+    marathon_launch_wanted(m);
+}

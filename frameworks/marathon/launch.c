@@ -1,0 +1,187 @@
+/*
+ * launch.c: Marathon's launch queue. Each app wants its target count of instances of its
+ * current version, less what runs, held back while its backoff lasts and, during a restart, by
+ * the upgrade strategy's capacity. Each offer is matched against the apps that want instances
+ * (constraints, resources, host ports: placement.h); what fits is launched in one ACCEPT per
+ * offer, the rest is declined for --decline_offer_duration. When no app wants anything Marathon
+ * suppresses offers, and revives them when one does.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/log.h"
+#include "actor/pbcopy.h"
+#include "frameworks/marathon/marathon_int.h"
+#include "frameworks/marathon/placement.h"
+#include "frameworks/marathon/plan.h"
+#include "proto/task_states.h"
+
+#define MIN_REVIVE_INTERVAL 5.0 /* seconds, as Marathon's --min_revive_offers_interval */
+
+uint32_t marathon_launch_needed(const marathon_t *m, const marathon_app_entry_t *e)
+{
+    (void)m;
+    if (e->deployment != NULL && e->deployment->action == MARATHON_STOP)
+        return 0;
+    if (marathon_now() < e->delay_until)
+        return 0;
+    const char *v = marathon_app_config(e->app);
+    uint32_t target = e->app->instances;
+    uint32_t new_active = marathon_app_active(e, v);
+    uint32_t need = target > new_active ? target - new_active : 0;
+    bool old_left = false;
+    for (const marathon_instance_t *i = e->instances; i != NULL && !old_left; i = i->app_next)
+        old_left = strcmp(i->version, v) != 0 && !mesos_task_state_terminal(i->state);
+    if (need > 0 && old_left) {
+        /* A restart: the upgrade strategy says how many may start now. */
+        marathon_restart_step_t step;
+        marathon_app_rollout(e, &step);
+        if (step.start < need)
+            need = step.start;
+    }
+    return need;
+}
+
+void marathon_launch_wanted(marathon_t *m)
+{
+    /* Offers may be away for two reasons: suppressed, or declined with a filter. Either way a
+     * need brings them back, at most once every few seconds (Marathon's
+     * --min_revive_offers_interval) so that needs no offer can meet do not flood the master. */
+    if ((!m->suppressed && !m->declined) || m->driver == NULL ||
+        marathon_now() - m->last_revive < MIN_REVIVE_INTERVAL)
+        return;
+    for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
+        if (marathon_launch_needed(m, e) > 0) {
+            LOG_INFO("Reviving offers: %s wants instances", e->id);
+            scheduler_driver_revive(m->driver, NULL);
+            m->suppressed = false;
+            m->declined = false;
+            m->last_revive = marathon_now();
+            return;
+        }
+    }
+}
+
+/* Where an app's instances run, for its constraints (the hostnames and agents we know). */
+static marathon_placed_t *placed_of(const marathon_app_entry_t *e, size_t *count)
+{
+    marathon_placed_t *placed = calloc(e->instance_count + 1, sizeof(*placed));
+    size_t n = 0;
+    for (const marathon_instance_t *i = e->instances; placed != NULL && i != NULL;
+         i = i->app_next) {
+        if (mesos_task_state_terminal(i->state))
+            continue;
+        if (i->agent != NULL) {
+            marathon_placed_from_offer(i->agent, &placed[n]);
+        } else {
+            placed[n].agent_id = i->agent_id;
+            placed[n].hostname = i->host;
+        }
+        n++;
+    }
+    *count = n;
+    return placed;
+}
+
+/* The offer without its resources: what constraints look at (agent, hostname, attributes,
+ * domain). NULL when out of memory (constraints then see the agent and hostname only). */
+static Mesos__Offer *agent_view(const Mesos__Offer *offer)
+{
+    Mesos__Offer trimmed = *offer;
+    trimmed.resources = NULL;
+    trimmed.n_resources = 0;
+    trimmed.executor_ids = NULL;
+    trimmed.n_executor_ids = 0;
+    return PB_COPY(Mesos__Offer, &trimmed);
+}
+
+/* Launches what fits of app e on the offer; adds the TaskInfos to tasks. */
+static void match_app(marathon_t *m, marathon_app_entry_t *e, const Mesos__Offer *offer,
+                      resources_t *remaining, Mesos__TaskInfo ***tasks, size_t *task_count)
+{
+    uint32_t need = marathon_launch_needed(m, e);
+    uint64_t seed = (uint64_t)(marathon_now() * 1e6);
+    while (need-- > 0) {
+        size_t placed_count = 0;
+        marathon_placed_t *placed = placed_of(e, &placed_count);
+        bool allowed =
+            placed != NULL && marathon_constraints_allow(e->app, offer, placed, placed_count);
+        free(placed);
+        if (!allowed)
+            return;
+        marathon_match_t match;
+        marathon_match_init(&match);
+        unsigned rejects = 0;
+        char *task_id = NULL;
+        Mesos__TaskInfo *info = NULL;
+        if (marathon_match(e->app, offer, m->opts.mesos_role, remaining, &seed, &match, &rejects) !=
+                ACTOR_OK ||
+            marathon_task_id_new(e->id, &task_id) != ACTOR_OK ||
+            marathon_task_build(e->app, offer, task_id, &match, &info) != ACTOR_OK) {
+            free(task_id);
+            marathon_match_fini(&match);
+            return;
+        }
+        Mesos__TaskInfo **grown = realloc(*tasks, (*task_count + 1) * sizeof(**tasks));
+        marathon_instance_t *i =
+            grown != NULL
+                ? marathon_instance_add(m, e, task_id, offer->agent_id->value, offer->hostname,
+                                        match.host_ports, match.host_port_count)
+                : NULL;
+        if (grown != NULL)
+            *tasks = grown;
+        if (i == NULL) {
+            mesos__task_info__free_unpacked(info, NULL);
+        } else {
+            (*tasks)[(*task_count)++] = info;
+            i->agent = agent_view(offer);
+            marathon_store_instance(m, i);
+            m->tasks_launched++;
+        }
+        free(task_id);
+        marathon_match_fini(&match);
+    }
+}
+
+void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count)
+{
+    bool wanted = false;
+    for (size_t k = 0; k < count; k++) {
+        const Mesos__Offer *offer = offers[k];
+        m->offers_received++;
+        resources_t remaining;
+        resources_init(&remaining);
+        char err[256];
+        resources_from_proto(&remaining, offer->resources, offer->n_resources, err, sizeof(err));
+        Mesos__TaskInfo **tasks = NULL;
+        size_t task_count = 0;
+        for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
+            match_app(m, e, offer, &remaining, &tasks, &task_count);
+            wanted |= marathon_launch_needed(m, e) > 0;
+        }
+        resources_fini(&remaining);
+        const char *ids[] = {offer->id->value};
+        if (task_count > 0) {
+            LOG_INFO("Launching %zu tasks on %s", task_count, offer->hostname);
+            scheduler_driver_launch(m->driver, ids, 1, tasks, task_count, -1);
+        } else {
+            m->offers_declined++;
+            m->declined = true;
+            scheduler_driver_decline(m->driver, ids[0], m->opts.decline_offer_duration);
+        }
+        for (size_t t = 0; t < task_count; t++)
+            mesos__task_info__free_unpacked(tasks[t], NULL);
+        free(tasks);
+    }
+    if (!wanted && !m->suppressed) {
+        /* Nothing to launch: stop offers until something changes (a new app, a failure). */
+        bool any = false;
+        for (marathon_app_entry_t *e = m->apps; e != NULL && !any; e = e->hh.next)
+            any = marathon_launch_needed(m, e) > 0 || e->delay_until > marathon_now();
+        if (!any) {
+            scheduler_driver_suppress(m->driver, NULL);
+            m->suppressed = true;
+        }
+    }
+}

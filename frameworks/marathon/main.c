@@ -1,0 +1,103 @@
+/*
+ * marathon: Marathon (DESIGN.md section 2): the REST API on --http_port (8080), the framework
+ * subscribed to --master, its state under --work_dir. Flags keep Marathon's names and units
+ * (seconds for timeouts, as Marathon's command line takes them in milliseconds where Marathon
+ * does: task_launch_timeout, decline_offer_duration); each may also come from MARATHON_<FLAG>.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "actor/daemon.h"
+#include "actor/flags.h"
+#include "actor/http.h"
+#include "actor/log.h"
+#include "frameworks/marathon/marathon.h"
+
+int main(int argc, char **argv)
+{
+    char *master = NULL, *ip = NULL, *hostname = NULL, *framework_name = NULL, *work_dir = NULL;
+    char *role = NULL, *user = NULL;
+    uint64_t http_port = 0, actor_port = 0, task_launch_timeout = 0, decline = 0;
+    uint64_t port_min = 0, port_max = 0;
+    double failover_timeout = 0;
+    flags_flag_t table[] = {
+        FLAGS_STRING("master", &master, NULL, "The Mesos master: HOST:PORT (or its PID)"),
+        FLAGS_STRING("ip", &ip, "127.0.0.1", "IP address to listen on"),
+        FLAGS_UINT("http_port", &http_port, "8080", "Port of the REST API"),
+        FLAGS_UINT("actor_port", &actor_port, NULL,
+                   "Port of actor messages (default: --http_port + 10000)"),
+        FLAGS_STRING("hostname", &hostname, NULL, "Advertised hostname (default: --ip)"),
+        FLAGS_STRING("framework_name", &framework_name, "marathon", "The framework's name"),
+        FLAGS_DOUBLE("failover_timeout", &failover_timeout, "604800",
+                     "Seconds the master keeps Marathon's tasks after Marathon goes away"),
+        FLAGS_STRING("work_dir", &work_dir, NULL,
+                     "Where Marathon keeps its state (default: in memory, lost at exit)"),
+        FLAGS_STRING("mesos_role", &role, "*", "The role Marathon subscribes with"),
+        FLAGS_STRING("mesos_user", &user, NULL, "Tasks' default user"),
+        FLAGS_UINT("task_launch_timeout", &task_launch_timeout, "300000",
+                   "Milliseconds a task may take to start before it is killed"),
+        FLAGS_UINT("decline_offer_duration", &decline, "120000",
+                   "Milliseconds an unused offer's resources stay away"),
+        FLAGS_UINT("local_port_min", &port_min, "10000", "Lowest service port"),
+        FLAGS_UINT("local_port_max", &port_max, "20000", "Highest service port"),
+        FLAGS_END,
+    };
+    flags_options_t fo = {.env_prefix = "MARATHON_"};
+    flags_result_t result;
+    int status = 1;
+    if (flags_parse(table, argc, argv, &fo, &result) != ACTOR_OK) {
+        fprintf(stderr, "%s\n", result.error);
+        goto out;
+    }
+    if (result.help) {
+        flags_usage_write(table, "marathon", stdout);
+        status = 0;
+        goto out;
+    }
+    if (!flags_is_set(table, "actor_port"))
+        actor_port = http_port + 10000;
+    if (http_port == 0 || actor_port > 65535 || port_min > port_max || port_max > 65535) {
+        fprintf(stderr, "--http_port must be in 1..55535 and local_port_min <= local_port_max\n");
+        goto out;
+    }
+    if (actor_daemon_start(ip, NULL, (int)actor_port) != ACTOR_OK)
+        goto out;
+    json_t *flags_json = NULL;
+    flags_to_json(table, &flags_json);
+    marathon_options_t mo;
+    marathon_options_init(&mo);
+    mo.master = master;
+    mo.hostname = hostname != NULL ? hostname : ip;
+    mo.http_port = (uint16_t)http_port;
+    mo.framework_name = framework_name;
+    mo.failover_timeout = failover_timeout;
+    mo.work_dir = work_dir;
+    mo.mesos_role = role;
+    mo.mesos_user = user;
+    mo.task_launch_timeout = (double)task_launch_timeout / 1000;
+    mo.decline_offer_duration = (double)decline / 1000;
+    mo.local_port_min = (uint32_t)port_min;
+    mo.local_port_max = (uint32_t)port_max;
+    mo.flags = flags_json;
+    char err[512] = "";
+    marathon_server_t *server = NULL;
+    actor_err_t rc = marathon_start(&mo, &server, err, sizeof(err));
+    json_decref(flags_json);
+    if (rc == ACTOR_OK)
+        rc = actor_http_listen(ip, (uint16_t)http_port, marathon_server_pid(server)->id, NULL);
+    if (rc != ACTOR_OK) {
+        LOG_ERROR("Failed to start Marathon: %s", err[0] ? err : actor_strerror(rc));
+        marathon_stop(server);
+        actor_runtime_stop();
+        goto out;
+    }
+    LOG_INFO("Marathon serving http://%s:%llu/ (/v2/apps, /v2/tasks, /v2/events, ...)", ip,
+             (unsigned long long)http_port);
+    actor_daemon_wait();
+    marathon_stop(server);
+    actor_runtime_stop();
+    status = 0;
+out:
+    flags_free(table);
+    return status;
+}

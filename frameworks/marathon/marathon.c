@@ -1,0 +1,415 @@
+/*
+ * marathon.c: the Marathon actor: its start (the store recovered, the driver subscribed with the
+ * saved framework id, checkpointing on, as Marathon subscribes), the driver's callbacks handed
+ * over from the driver's actor, a once-a-second tick (launch timeouts, backoffs that ended,
+ * unreachable instances) and periodic reconciliation, and its end.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "actor/log.h"
+#include "actor/pbcopy.h"
+#include "frameworks/marathon/marathon_int.h"
+#include "proto/task_states.h"
+
+void marathon_options_init(marathon_options_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->http_port = 8080;
+    opts->framework_name = "marathon";
+    opts->failover_timeout = 604800;
+    opts->mesos_role = "*";
+    opts->task_launch_timeout = 300;
+    opts->reconciliation_interval = 600;
+    opts->decline_offer_duration = 120;
+    opts->local_port_min = 10000;
+    opts->local_port_max = 20000;
+}
+
+double marathon_now(void)
+{
+    return (double)actor_clock_wall() / (double)ACTOR_NS_PER_SEC;
+}
+
+void marathon_version_now(char out[32])
+{
+    marathon_timestamp(actor_clock_wall(), out, 32);
+}
+
+/* ---- the driver's callbacks: they run in the driver's actor and hand copies over ---- */
+
+typedef struct handoff {
+    enum { H_SUBSCRIBED, H_OFFERS, H_UPDATE, H_DISCONNECTED } kind;
+    struct handoff *next; /* while waiting for the driver pointer (set_driver) */
+    char *framework_id;
+    Mesos__Offer **offers;
+    size_t count;
+    Mesos__TaskStatus *status;
+} handoff_t;
+
+static void handoff_free(handoff_t *h)
+{
+    for (size_t k = 0; k < h->count; k++)
+        mesos__offer__free_unpacked(h->offers[k], NULL);
+    free(h->offers);
+    if (h->status != NULL)
+        mesos__task_status__free_unpacked(h->status, NULL);
+    free(h->framework_id);
+    free(h);
+}
+
+static void on_handoff(actor_t *self, void *state, void *arg)
+{
+    handoff_t *h = arg;
+    if (self == NULL) {
+        handoff_free(h);
+        return;
+    }
+    marathon_t *m = state;
+    if (m->driver == NULL) {
+        /* The driver's first events can overtake set_driver: keep them, in order. */
+        handoff_t **tail = (handoff_t **)&m->early_events;
+        while (*tail != NULL)
+            tail = &(*tail)->next;
+        *tail = h;
+        return;
+    }
+    switch (h->kind) {
+    case H_SUBSCRIBED:
+        if (m->framework_id == NULL || strcmp(m->framework_id, h->framework_id) != 0) {
+            free(m->framework_id);
+            m->framework_id = strdup(h->framework_id);
+            marathon_store_framework_id(m);
+        }
+        m->subscribed = true;
+        m->suppressed = false;
+        LOG_INFO("Subscribed as framework %s; reconciling %u tasks", m->framework_id,
+                 (unsigned)HASH_COUNT(m->instances));
+        scheduler_driver_reconcile(m->driver, NULL, NULL, 0);
+        break;
+    case H_OFFERS:
+        marathon_launch_offers(m, h->offers, h->count);
+        break;
+    case H_UPDATE:
+        marathon_instance_update(m, h->status);
+        break;
+    case H_DISCONNECTED:
+        m->subscribed = false;
+        break;
+    }
+    handoff_free(h);
+}
+
+struct marathon_server {
+    actor_pid_t pid;
+    scheduler_driver_t *driver;
+};
+
+static void hand_over(marathon_server_t *server, handoff_t *h)
+{
+    if (h == NULL || actor_dispatch(&server->pid, on_handoff, h) != ACTOR_OK) {
+        if (h != NULL)
+            handoff_free(h);
+        LOG_ERROR("Lost a scheduler event (out of memory)");
+    }
+}
+
+static void cb_subscribed(scheduler_driver_t *d, void *user, const char *framework_id,
+                          bool resubscribed, const Mesos__MasterInfo *master_info)
+{
+    (void)d, (void)resubscribed, (void)master_info;
+    handoff_t *h = calloc(1, sizeof(*h));
+    if (h != NULL && (h->framework_id = strdup(framework_id)) == NULL) {
+        free(h);
+        h = NULL;
+    }
+    if (h != NULL)
+        h->kind = H_SUBSCRIBED;
+    hand_over(user, h);
+}
+
+static void cb_offers(scheduler_driver_t *d, void *user, const Mesos__Offer *const *offers,
+                      size_t count)
+{
+    (void)d;
+    handoff_t *h = calloc(1, sizeof(*h));
+    if (h != NULL) {
+        h->kind = H_OFFERS;
+        h->offers = calloc(count + 1, sizeof(*h->offers));
+        for (size_t k = 0; h->offers != NULL && k < count; k++) {
+            h->offers[h->count] = PB_COPY(Mesos__Offer, offers[k]);
+            if (h->offers[h->count] != NULL)
+                h->count++;
+        }
+    }
+    hand_over(user, h);
+}
+
+static void cb_update(scheduler_driver_t *d, void *user, const Mesos__TaskStatus *status)
+{
+    (void)d;
+    handoff_t *h = calloc(1, sizeof(*h));
+    if (h != NULL) {
+        h->kind = H_UPDATE;
+        h->status = PB_COPY(Mesos__TaskStatus, status);
+        if (h->status == NULL) {
+            free(h);
+            h = NULL;
+        }
+    }
+    hand_over(user, h);
+}
+
+static void cb_disconnected(scheduler_driver_t *d, void *user)
+{
+    (void)d;
+    handoff_t *h = calloc(1, sizeof(*h));
+    if (h != NULL)
+        h->kind = H_DISCONNECTED;
+    hand_over(user, h);
+}
+
+static void cb_error(scheduler_driver_t *d, void *user, const char *message)
+{
+    (void)d, (void)user;
+    LOG_ERROR("The master refused Marathon: %s", message);
+}
+
+static const scheduler_callbacks_t callbacks = {
+    .subscribed = cb_subscribed,
+    .offers = cb_offers,
+    .update = cb_update,
+    .disconnected = cb_disconnected,
+    .error = cb_error,
+};
+
+/* ---- the tick ---- */
+
+static void tick(actor_t *self, void *state, void *arg)
+{
+    (void)arg;
+    if (self == NULL)
+        return;
+    marathon_t *m = state;
+    double now = marathon_now();
+    marathon_instance_t *i, *tmp;
+    HASH_ITER(hh, m->instances, i, tmp)
+    {
+        bool staging = i->state == MARATHON_STATE_CREATED ||
+                       i->state == MESOS__TASK_STATE__TASK_STAGING ||
+                       i->state == MESOS__TASK_STATE__TASK_STARTING;
+        if (staging && !i->killing && now - i->staged_time > m->opts.task_launch_timeout) {
+            LOG_WARNING("Task %s did not start within %.0f s: killing it", i->task_id,
+                        m->opts.task_launch_timeout);
+            marathon_instance_kill(m, i);
+        }
+    }
+    static double last_reconciliation;
+    if (m->subscribed && now - last_reconciliation > m->opts.reconciliation_interval) {
+        last_reconciliation = now;
+        scheduler_driver_reconcile(m->driver, NULL, NULL, 0);
+    }
+    marathon_launch_wanted(m); /* backoffs end with time */
+    m->tick_timer = actor_delay(self, ACTOR_NS_PER_SEC, tick, NULL);
+}
+
+/* ---- the actor ---- */
+
+typedef struct start_arg {
+    marathon_options_t opts;
+    store_t *store;
+} start_arg_t;
+
+static void marathon_init(actor_t *self, void *state, void *arg)
+{
+    marathon_t *m = state;
+    start_arg_t *s = arg;
+    m->self = self;
+    m->opts = s->opts;
+    m->store = s->store;
+    m->batch = store_batch_new(m->store, self, NULL);
+    m->start_time = marathon_now();
+    m->next_service_port = m->opts.local_port_min;
+    free(s);
+    marathon_storage_recover(m);
+    marathon_http_install(m);
+    m->tick_timer = actor_delay(self, ACTOR_NS_PER_SEC, tick, NULL);
+}
+
+/* The driver starts after the actor (its callbacks need the actor's PID); the actor learns of
+ * it here. */
+static void set_driver(actor_t *self, void *state, void *arg)
+{
+    if (self == NULL)
+        return;
+    marathon_t *m = state;
+    m->driver = arg;
+    handoff_t *h = m->early_events;
+    m->early_events = NULL;
+    while (h != NULL) {
+        handoff_t *next = h->next;
+        on_handoff(self, state, h);
+        h = next;
+    }
+}
+
+static void free_options(marathon_options_t *o)
+{
+    free((char *)o->master);
+    free((char *)o->hostname);
+    free((char *)o->framework_name);
+    free((char *)o->work_dir);
+    free((char *)o->mesos_role);
+    free((char *)o->mesos_user);
+    json_decref(o->flags);
+}
+
+static void marathon_fini(actor_t *self, void *state)
+{
+    (void)self;
+    marathon_t *m = state;
+    if (m->tick_timer != 0)
+        actor_timer_cancel(m->tick_timer);
+    marathon_events_close(m);
+    marathon_storage_close(m);
+    for (handoff_t *h = m->early_events, *next; h != NULL; h = next) {
+        next = h->next;
+        handoff_free(h);
+    }
+    marathon_instance_t *i, *itmp;
+    HASH_ITER(hh, m->instances, i, itmp) marathon_instance_remove(m, i);
+    marathon_deployment_t *d, *dtmp;
+    HASH_ITER(hh, m->deployments, d, dtmp)
+    {
+        HASH_DEL(m->deployments, d);
+        marathon_app_free(d->original);
+        marathon_app_free(d->target);
+        free(d->id);
+        free(d->version);
+        free(d->app_id);
+        free(d);
+    }
+    marathon_app_entry_t *e, *etmp;
+    HASH_ITER(hh, m->apps, e, etmp)
+    {
+        HASH_DEL(m->apps, e);
+        marathon_app_free(e->app);
+        for (size_t k = 0; k < e->version_count; k++)
+            free(e->versions[k]);
+        free(e->versions);
+        json_decref(e->last_task_failure);
+        free(e->id);
+        free(e);
+    }
+    free(m->framework_id);
+    free_options(&m->opts);
+}
+
+static const actor_ops_t marathon_ops = {
+    .name = "marathon",
+    .state_size = sizeof(marathon_t),
+    .init = marathon_init,
+    .fini = marathon_fini,
+};
+
+static char *dup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+/* The framework id a previous Marathon saved, to fail over to it (NULL: none). */
+static char *saved_framework_id(store_t *store)
+{
+    void *value = NULL;
+    size_t len = 0;
+    if (store_get(store, "fwid", 4, &value, &len) != ACTOR_OK)
+        return NULL;
+    char *id = strndup(value, len);
+    free(value);
+    return id;
+}
+
+static actor_err_t start_driver(const marathon_options_t *o, const char *framework_id,
+                                marathon_server_t *server)
+{
+    scheduler_driver_options_t so;
+    scheduler_driver_options_init(&so);
+    so.master = o->master;
+    so.name = o->framework_name;
+    so.user = o->mesos_user;
+    so.role = o->mesos_role;
+    so.hostname = o->hostname;
+    so.failover_timeout = o->failover_timeout;
+    so.checkpoint = true; /* as Marathon: tasks survive agent restarts */
+    so.capabilities = SCHEDULER_CAP_PARTITION_AWARE | SCHEDULER_CAP_TASK_KILLING_STATE;
+    so.framework_id = framework_id;
+    return scheduler_driver_start(&so, &callbacks, server, &server->driver);
+}
+
+actor_err_t marathon_start(const marathon_options_t *opts, marathon_server_t **out, char *err,
+                           size_t err_len)
+{
+    if (opts->master == NULL || *opts->master == '\0') {
+        snprintf(err, err_len, "--master is required (HOST:PORT of the Mesos master)");
+        return ACTOR_EINVAL;
+    }
+    start_arg_t *s = calloc(1, sizeof(*s));
+    marathon_server_t *server = calloc(1, sizeof(*server));
+    if (s == NULL || server == NULL) {
+        free(s);
+        free(server);
+        return ACTOR_ENOMEM;
+    }
+    s->opts = *opts;
+    s->opts.master = dup_or_null(opts->master);
+    s->opts.hostname = dup_or_null(opts->hostname);
+    s->opts.framework_name = dup_or_null(opts->framework_name);
+    s->opts.work_dir = dup_or_null(opts->work_dir);
+    s->opts.mesos_role = dup_or_null(opts->mesos_role);
+    s->opts.mesos_user = dup_or_null(opts->mesos_user);
+    if (s->opts.flags != NULL)
+        json_incref(s->opts.flags);
+    marathon_t probe = {.opts = s->opts};
+    actor_err_t rc = marathon_storage_open(&probe, err, err_len);
+    s->store = probe.store;
+    char *framework_id = rc == ACTOR_OK ? saved_framework_id(s->store) : NULL;
+    if (rc == ACTOR_OK)
+        rc = actor_spawn(&marathon_ops, "marathon", s, &server->pid);
+    if (rc != ACTOR_OK) {
+        store_close(s->store);
+        free_options(&s->opts);
+        free(s);
+        free(server);
+        free(framework_id);
+        return rc;
+    }
+    rc = start_driver(opts, framework_id, server);
+    free(framework_id);
+    if (rc != ACTOR_OK) {
+        snprintf(err, err_len, "Failed to start the scheduler driver for %s: %s", opts->master,
+                 actor_strerror(rc));
+        actor_terminate(&server->pid);
+        actor_wait(&server->pid);
+        free(server);
+        return rc;
+    }
+    actor_dispatch(&server->pid, set_driver, server->driver);
+    *out = server;
+    return ACTOR_OK;
+}
+
+const actor_pid_t *marathon_server_pid(const marathon_server_t *server)
+{
+    return &server->pid;
+}
+
+void marathon_stop(marathon_server_t *server)
+{
+    if (server == NULL)
+        return;
+    actor_terminate(&server->pid);
+    actor_wait(&server->pid);
+    scheduler_driver_free(server->driver); /* fails over: the framework outlives the process */
+    free(server);
+}

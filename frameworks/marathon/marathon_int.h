@@ -1,0 +1,230 @@
+/*
+ * marathon_int.h: Marathon's state and the functions its files share. Not for use outside
+ * frameworks/marathon/ (tests use the REST API and the public header).
+ *
+ * One actor owns everything: the apps with their versions, the instances (one Mesos task each),
+ * the deployments, the launch queue and the event subscribers. The scheduler driver's callbacks
+ * run in the driver's own actor and hand copies of offers and updates to this one.
+ *
+ * Files:
+ *   marathon.c     the actor: start, stop, the driver's callbacks, periodic reconciliation
+ *   storage.c      persistence in the key-value store, batched (one fsync per burst), recovery
+ *   instances.c    instances and their status updates, failures and backoff, kills
+ *   launch.c       the launch queue: matching offers, launching, declining, revive/suppress
+ *   deployments.c  deployment plans: creating, progressing, finishing, cancelling
+ *   events.c       the event bus: /v2/events (server-sent events) and event JSON
+ *   api_*.c        the REST API v2 routes
+ */
+#ifndef FRAMEWORKS_MARATHON_MARATHON_INT_H
+#define FRAMEWORKS_MARATHON_MARATHON_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uthash.h>
+
+#include "actor/actor.h"
+#include "actor/clock.h"
+#include "actor/http.h"
+#include "frameworks/marathon/app.h"
+#include "frameworks/marathon/marathon.h"
+#include "frameworks/marathon/plan.h"
+#include "frameworks/scheduler.h"
+#include "mesos.pb-c.h"
+#include "store/batch.h"
+#include "store/store.h"
+
+typedef struct marathon marathon_t;
+typedef struct marathon_app_entry marathon_app_entry_t;
+typedef struct marathon_deployment marathon_deployment_t;
+
+/* A Mesos state Marathon shows before the first update: the task was sent, nothing heard. */
+#define MARATHON_STATE_CREATED (-1)
+
+/* One health check's results on one instance, as /v2/apps shows `healthCheckResults`. */
+typedef struct marathon_health_result {
+    bool alive;
+    bool has_result; /* any result yet */
+    uint32_t consecutive_failures;
+    char first_success[32], last_success[32], last_failure[32]; /* "" when none */
+    char *last_failure_cause;
+} marathon_health_result_t;
+
+typedef struct marathon_instance {
+    char *task_id;
+    marathon_app_entry_t *app;
+    char *version; /* the app configuration it runs (marathon_app_config) */
+    char *agent_id;
+    char *host;
+    uint32_t *ports; /* host ports */
+    size_t port_count;
+    int state; /* Mesos__TaskState, or MARATHON_STATE_CREATED */
+    char staged_at[32], started_at[32];
+    double staged_time; /* wall seconds, for the launch timeout */
+    bool killing;       /* Marathon asked to kill it (not a failure when it dies) */
+    bool unreachable;   /* TASK_UNREACHABLE (or LOST) while its agent is away */
+    double unreachable_since;
+    marathon_health_result_t *health; /* one per app health check (of its version) */
+    Mesos__Offer *agent;              /* its agent as the offer described it (attributes,
+                                         domain; resources dropped), for constraints; NULL for
+                                         an instance recovered from storage */
+    size_t health_count;
+    UT_hash_handle hh;                             /* marathon->instances, by task id */
+    struct marathon_instance *app_prev, *app_next; /* app->instances */
+} marathon_instance_t;
+
+struct marathon_app_entry {
+    char *id;
+    marathon_app_t *app; /* the current (target) definition */
+    char **versions;     /* stored versions, oldest first (definitions in the store) */
+    size_t version_count;
+    marathon_instance_t *instances;
+    size_t instance_count;
+    /* Launch queue state. */
+    uint32_t failures;                 /* consecutive task failures of the current version */
+    double delay_until;                /* wall seconds: no launch before (backoff) */
+    json_t *last_task_failure;         /* lastTaskFailure, or NULL */
+    marathon_deployment_t *deployment; /* the deployment that locks it, or NULL */
+    UT_hash_handle hh;                 /* marathon->apps */
+};
+
+typedef enum marathon_action {
+    MARATHON_START,   /* StartApplication: a new app */
+    MARATHON_SCALE,   /* ScaleApplication: only `instances` changed */
+    MARATHON_RESTART, /* RestartApplication: a new version replaces the instances */
+    MARATHON_STOP,    /* StopApplication: the app is deleted */
+} marathon_action_t;
+
+struct marathon_deployment {
+    char *id;
+    char *version;
+    char *app_id;
+    marathon_action_t action;
+    marathon_app_t *original; /* the app before (NULL for a start): what a revert goes back to */
+    marathon_app_t *target;   /* the app after (NULL for a stop) */
+    UT_hash_handle hh;        /* marathon->deployments */
+};
+
+typedef struct marathon_event_stream {
+    actor_http_stream_t *stream;
+    char **types; /* event_type filters; none = every event */
+    size_t type_count;
+    struct marathon_event_stream *next;
+} marathon_event_stream_t;
+
+struct marathon {
+    marathon_options_t opts; /* strings owned */
+    actor_t *self;
+    scheduler_driver_t *driver; /* NULL until marathon_start hands it over */
+    void *early_events;         /* driver events that came before it (marathon.c) */
+    char *framework_id;         /* NULL until subscribed */
+    bool subscribed;
+    bool suppressed; /* offers suppressed */
+    bool declined;   /* offers declined with a filter since the last revive */
+    double last_revive;
+    store_t *store;
+    double start_time;
+    marathon_app_entry_t *apps;
+    marathon_instance_t *instances;
+    marathon_deployment_t *deployments;
+    marathon_event_stream_t *streams;
+    uint32_t next_service_port;
+    store_batch_t *batch; /* storage.c */
+    actor_timer_id_t tick_timer;
+    /* Counters for /metrics. */
+    uint64_t tasks_launched, offers_received, offers_declined, status_updates;
+};
+
+/* The configuration an instance runs: the app's lastConfigChangeAt (a scale makes a new version
+ * but not a new configuration, so it replaces nothing). Instances record it as their version. */
+static inline const char *marathon_app_config(const marathon_app_t *app)
+{
+    return app->last_config_change_at != NULL ? app->last_config_change_at
+           : app->version != NULL             ? app->version
+                                              : "";
+}
+
+/* ---- marathon.c ---- */
+double marathon_now(void);
+/* The current time as a version string. */
+void marathon_version_now(char out[32]);
+
+/* ---- storage.c ---- */
+actor_err_t marathon_storage_open(marathon_t *m, char *err, size_t err_len);
+/* Loads framework id, apps, versions, instances and deployments into m. */
+void marathon_storage_recover(marathon_t *m);
+void marathon_storage_close(marathon_t *m);
+/* Queue writes into the batch (durable once the batch is flushed). */
+void marathon_store_framework_id(marathon_t *m);
+void marathon_store_app(marathon_t *m, marathon_app_entry_t *e); /* current + its version */
+void marathon_store_app_delete(marathon_t *m, const char *app_id);
+void marathon_store_instance(marathon_t *m, marathon_instance_t *i);
+void marathon_store_instance_delete(marathon_t *m, const char *task_id);
+void marathon_store_deployment(marathon_t *m, marathon_deployment_t *d);
+void marathon_store_deployment_delete(marathon_t *m, const char *id);
+/* The stored definition of an app at a version (a new app, caller frees), or NULL. */
+marathon_app_t *marathon_store_app_version(marathon_t *m, const char *app_id, const char *version);
+/* Runs fn(m, arg) once everything queued so far is durable (HTTP answers wait for this). */
+void marathon_after_durable(marathon_t *m, void (*fn)(marathon_t *m, void *arg), void *arg);
+
+/* ---- instances.c ---- */
+marathon_app_entry_t *marathon_app_find(marathon_t *m, const char *id);
+marathon_instance_t *marathon_instance_find(marathon_t *m, const char *task_id);
+marathon_instance_t *marathon_instance_add(marathon_t *m, marathon_app_entry_t *e,
+                                           const char *task_id, const char *agent_id,
+                                           const char *host, const uint32_t *ports,
+                                           size_t port_count);
+void marathon_instance_remove(marathon_t *m, marathon_instance_t *i);
+/* A status update from the driver (a copy, owned by the call). */
+void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status);
+/* Asks Mesos to kill an instance (once; it is not counted as a failure when it ends). */
+void marathon_instance_kill(marathon_t *m, marathon_instance_t *i);
+/* Instances that count toward an app's target: not terminal and not being killed. */
+uint32_t marathon_app_active(const marathon_app_entry_t *e, const char *version);
+/* Healthy instances of a version (RUNNING, and every health check alive; without checks,
+ * RUNNING counts as healthy). */
+uint32_t marathon_app_healthy(const marathon_app_entry_t *e, const char *version);
+/* RUNNING, not being killed, and every health check alive. */
+bool marathon_instance_healthy(const marathon_instance_t *i);
+/* The Task JSON of /v2/tasks and /v2/apps/{id}/tasks. */
+json_t *marathon_instance_json(marathon_t *m, const marathon_instance_t *i);
+/* Records a failure for backoff and lastTaskFailure. */
+void marathon_app_failure(marathon_t *m, marathon_app_entry_t *e, const marathon_instance_t *i,
+                          const Mesos__TaskStatus *status);
+
+/* ---- launch.c ---- */
+/* Offers from the driver (copies, owned by the call). */
+void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count);
+/* Something may need launching (a new app, a scale, a failure): revive offers if suppressed. */
+void marathon_launch_wanted(marathon_t *m);
+/* How many more instances of the current version an app wants launched now. */
+uint32_t marathon_launch_needed(const marathon_t *m, const marathon_app_entry_t *e);
+
+/* ---- deployments.c ---- */
+/* Creates the deployment for an app write (original NULL: start; target NULL: stop) and applies
+ * it: stores the app, kills or launches as needed. Returns the deployment (owned by m). */
+marathon_deployment_t *marathon_deploy(marathon_t *m, marathon_app_t *original,
+                                       marathon_app_t *target, marathon_action_t action);
+/* Advances every deployment after instances changed: kills old instances that new healthy
+ * ones replace, finishes the deployments whose apps reached their goal. */
+void marathon_deployments_progress(marathon_t *m);
+/* A restart's next step for an app: how many old instances to kill and new ones to start now
+ * under its upgradeStrategy (plan.h's arithmetic on the app's instance counts). */
+void marathon_app_rollout(const marathon_app_entry_t *e, marathon_restart_step_t *step);
+/* Cancels a deployment: with revert, a new deployment goes back to the original. */
+marathon_deployment_t *marathon_deployment_cancel(marathon_t *m, marathon_deployment_t *d,
+                                                  bool revert);
+json_t *marathon_deployment_json(const marathon_deployment_t *d);
+const char *marathon_action_name(marathon_action_t a);
+
+/* ---- events.c ---- */
+/* Publishes an event (its eventType and timestamp added here) to /v2/events subscribers;
+ * the reference is stolen. */
+void marathon_event(marathon_t *m, const char *type, json_t *event);
+void marathon_events_close(marathon_t *m);
+
+/* ---- api_*.c ---- */
+void marathon_http_install(marathon_t *m);
+
+#endif
