@@ -19,6 +19,9 @@ json_t *marathon_api_body(actor_http_request_t *req);
 /* /v2/apps and everything under it. */
 void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req);
 
+/* /metrics (Marathon's JSON) and /metrics/prometheus (api_metrics.c). */
+void marathon_api_metrics(actor_t *self, void *state, actor_http_request_t *req);
+
 /* GET /v2/events (events.c). */
 void marathon_events_subscribe(marathon_t *m, actor_http_request_t *req);
 

@@ -1,6 +1,6 @@
 /*
  * api_misc.c: the rest of Marathon's REST API v2: /v2/tasks (and /v2/tasks/delete),
- * /v2/deployments, /v2/queue, /v2/info, /v2/leader, /v2/events, /ping, /metrics, and Marathon's
+ * /v2/deployments, /v2/queue, /v2/info, /v2/leader, /v2/events, /ping, and Marathon's
  * JSON 404 for anything else. Also the route table.
  */
 #include <stdio.h>
@@ -203,6 +203,8 @@ static const actor_http_route_t routes[] = {
     {"/v2/leader", "GET", on_leader},
     {"/v2/events", "GET", on_events},
     {"/ping", "GET", on_ping},
+    {"/metrics", "GET", marathon_api_metrics},
+    {"/metrics/prometheus", "GET", marathon_api_metrics},
     {"*", NULL, on_unknown},
 };
 

@@ -70,7 +70,8 @@ typedef struct marathon_health_status {
     const char *last_failure_cause; /* NULL when no failure was counted; borrowed */
 } marathon_health_status_t;
 
-/* One probe's outcome, as the owner hears it. Borrowed for the duration of the callback. */
+/* One probe's outcome, as the owner hears it. Borrowed until the callback returns or calls into
+ * the checker (an unwatch frees what status.last_failure_cause points to). */
 typedef struct marathon_health_report {
     const char *task_id;
     size_t check_index; /* index in the checks given to marathon_health_watch */

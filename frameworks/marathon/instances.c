@@ -72,6 +72,8 @@ marathon_instance_t *marathon_instance_add(marathon_t *m, marathon_app_entry_t *
 
 void marathon_instance_remove(marathon_t *m, marathon_instance_t *i)
 {
+    if (i->watched && m->health != NULL)
+        marathon_health_unwatch(m->health, i->task_id);
     HASH_DEL(m->instances, i);
     DL_DELETE2(i->app->instances, i, app_prev, app_next);
     i->app->instance_count--;
@@ -217,6 +219,14 @@ void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
     i->state = status->state;
     if (status->state == MESOS__TASK_STATE__TASK_RUNNING && i->started_at[0] == '\0')
         marathon_version_now(i->started_at);
+    if (status->state == MESOS__TASK_STATE__TASK_RUNNING && !i->watched) {
+        /* Also after a Marathon restart: its recovered instances are watched again. */
+        if (m->health != NULL && i->app->app->health_check_count > 0 &&
+            marathon_health_watch(m->health, i->task_id, i->host, i->ports, i->port_count,
+                                  actor_clock_wall(), i->app->app->health_checks,
+                                  i->app->app->health_check_count) == ACTOR_OK)
+            i->watched = true;
+    }
     i->unreachable = status->state == MESOS__TASK_STATE__TASK_UNREACHABLE;
     if (i->unreachable && i->unreachable_since == 0)
         i->unreachable_since = marathon_now();
@@ -252,10 +262,58 @@ void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
     }
     /* Whatever ends a task Marathon did not kill (an app's task is meant to run forever)
      * backs the app off before it is replaced. */
-    if (!i->killing)
+    if (!i->killing || i->unhealthy)
         marathon_app_failure(m, e, i, status);
     marathon_store_instance_delete(m, i->task_id);
     marathon_instance_remove(m, i);
     marathon_deployments_progress(m);
     marathon_launch_wanted(m);
+}
+
+/* ---- Marathon-level health checks ---- */
+
+static void copy_time(char *out, size_t len, int64_t wall_ns)
+{
+    if (wall_ns > 0)
+        marathon_timestamp(wall_ns, out, len);
+    else
+        out[0] = '\0';
+}
+
+void marathon_instance_health(actor_t *self, void *state, const marathon_health_report_t *r)
+{
+    (void)self;
+    marathon_t *m = state;
+    marathon_instance_t *i = marathon_instance_find(m, r->task_id);
+    if (i == NULL || r->check_index >= i->health_count)
+        return;
+    marathon_health_result_t *h = &i->health[r->check_index];
+    h->has_result = true;
+    h->alive = r->status.alive;
+    h->consecutive_failures = r->status.consecutive_failures;
+    copy_time(h->first_success, sizeof(h->first_success), r->status.first_success);
+    copy_time(h->last_success, sizeof(h->last_success), r->status.last_success);
+    copy_time(h->last_failure, sizeof(h->last_failure), r->status.last_failure);
+    free(h->last_failure_cause);
+    h->last_failure_cause =
+        r->status.last_failure_cause ? strdup(r->status.last_failure_cause) : NULL;
+    if (r->counted)
+        marathon_event(m, "failed_health_check_event",
+                       json_pack("{s:s,s:s,s:s}", "appId", i->app->id, "taskId", i->task_id,
+                                 "instanceId", i->task_id));
+    if (r->changed)
+        marathon_event(m, "health_status_changed_event",
+                       json_pack("{s:s,s:s,s:s,s:s,s:b}", "appId", i->app->id, "taskId", i->task_id,
+                                 "instanceId", i->task_id, "version", i->version, "alive",
+                                 r->status.alive));
+    if (r->kill && !i->killing) {
+        marathon_event(m, "unhealthy_instance_kill_event",
+                       json_pack("{s:s,s:s,s:s,s:s,s:s}", "appId", i->app->id, "taskId", i->task_id,
+                                 "instanceId", i->task_id, "version", i->version, "reason",
+                                 r->cause ? r->cause : ""));
+        LOG_INFO("Killing unhealthy task %s of %s", i->task_id, i->app->id);
+        i->unhealthy = true; /* its end counts as a failure: backoff, as in Marathon */
+        marathon_instance_kill(m, i);
+    }
+    marathon_deployments_progress(m);
 }

@@ -232,6 +232,8 @@ static void marathon_init(actor_t *self, void *state, void *arg)
     m->start_time = marathon_now();
     m->next_service_port = m->opts.local_port_min;
     free(s);
+    if (marathon_health_new(self, marathon_instance_health, &m->health) != ACTOR_OK)
+        LOG_ERROR("Out of memory starting health checks: apps' checks will not run");
     marathon_storage_recover(m);
     marathon_http_install(m);
     m->tick_timer = actor_delay(self, ACTOR_NS_PER_SEC, tick, NULL);
@@ -272,6 +274,8 @@ static void marathon_fini(actor_t *self, void *state)
     if (m->tick_timer != 0)
         actor_timer_cancel(m->tick_timer);
     marathon_events_close(m);
+    marathon_health_free(m->health);
+    m->health = NULL;
     marathon_storage_close(m);
     for (handoff_t *h = m->early_events, *next; h != NULL; h = next) {
         next = h->next;

@@ -28,6 +28,7 @@
 #include "actor/clock.h"
 #include "actor/http.h"
 #include "frameworks/marathon/app.h"
+#include "frameworks/marathon/health.h"
 #include "frameworks/marathon/marathon.h"
 #include "frameworks/marathon/plan.h"
 #include "frameworks/scheduler.h"
@@ -63,6 +64,8 @@ typedef struct marathon_instance {
     char staged_at[32], started_at[32];
     double staged_time; /* wall seconds, for the launch timeout */
     bool killing;       /* Marathon asked to kill it (not a failure when it dies) */
+    bool unhealthy;     /* killed for failing its health checks: that counts as a failure */
+    bool watched;       /* its Marathon-level health checks run */
     bool unreachable;   /* TASK_UNREACHABLE (or LOST) while its agent is away */
     double unreachable_since;
     marathon_health_result_t *health; /* one per app health check (of its version) */
@@ -130,7 +133,8 @@ struct marathon {
     marathon_deployment_t *deployments;
     marathon_event_stream_t *streams;
     uint32_t next_service_port;
-    store_batch_t *batch; /* storage.c */
+    store_batch_t *batch;      /* storage.c */
+    marathon_health_t *health; /* Marathon-level health checks (health.h) */
     actor_timer_id_t tick_timer;
     /* Counters for /metrics. */
     uint64_t tasks_launched, offers_received, offers_declined, status_updates;
@@ -189,6 +193,8 @@ uint32_t marathon_app_healthy(const marathon_app_entry_t *e, const char *version
 bool marathon_instance_healthy(const marathon_instance_t *i);
 /* The Task JSON of /v2/tasks and /v2/apps/{id}/tasks. */
 json_t *marathon_instance_json(marathon_t *m, const marathon_instance_t *i);
+/* A health check's result (health.h's report), inside the actor. */
+void marathon_instance_health(actor_t *self, void *state, const marathon_health_report_t *report);
 /* Records a failure for backoff and lastTaskFailure. */
 void marathon_app_failure(marathon_t *m, marathon_app_entry_t *e, const marathon_instance_t *i,
                           const Mesos__TaskStatus *status);

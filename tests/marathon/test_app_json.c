@@ -369,8 +369,8 @@ static const char *const round_trips[] = {
     "\"OLDEST_FIRST\", \"unreachableStrategy\": {\"inactiveAfterSeconds\": 30, "
     "\"expungeAfterSeconds\": 60}, \"taskKillGracePeriodSeconds\": 5, \"tty\": false, \"role\": "
     "\"*\", \"container\": {\"type\": \"MESOS\"}}",
-    "{\"id\": \"x\", \"args\": [\"/bin/sh\", \"-c\", \"exit 0\"], \"portDefinitions\": [], "
-    "\"unreachableStrategy\": \"disabled\", \"instances\": 0}",
+    ("{\"id\": \"x\", \"args\": [\"/bin/sh\", \"-c\", \"exit 0\"], \"portDefinitions\": [], "
+     "\"unreachableStrategy\": \"disabled\", \"instances\": 0}"),
 };
 
 static void test_round_trips(void **state)

@@ -305,9 +305,8 @@ static uint16_t free_port(void)
 static int connect_nonblocking(uint16_t port)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-                             .sin_port = htons(port)};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = htons(port)};
     connect(fd, (struct sockaddr *)&sa, sizeof(sa));
     return fd;
 }
@@ -364,10 +363,8 @@ static void canned_stop(canned_t *c)
 static int setup(void **unused)
 {
     (void)unused;
-    actor_runtime_options_t opts;
-    actor_runtime_options_init(&opts);
-    opts.workers = 0;
-    opts.port = -1;
+    /* No workers: the actors run in this thread, inside actor_settle(). No transport. */
+    actor_runtime_options_t opts = {.workers = 0, .port = -1};
     if (actor_runtime_start(&opts) != ACTOR_OK)
         return -1;
     actor_clock_pause();
@@ -562,8 +559,7 @@ static void test_tcp_timeout(void **unused)
     watch_one("t1", port, check_of(MARATHON_HEALTH_TCP, NULL));
     expect_reports(1);
     char want[96];
-    snprintf(want, sizeof(want), "127.0.0.1:%u did not accept a connection within 1 seconds",
-             port);
+    snprintf(want, sizeof(want), "127.0.0.1:%u did not accept a connection within 1 seconds", port);
     assert_string_equal(last()->cause, want);
     for (int i = 0; i < 4; i++)
         close(fillers[i]);
@@ -897,14 +893,28 @@ static uint16_t tls_start(void)
     char key[96], cert[96], accept[32];
     snprintf(key, sizeof(key), "%s/key.pem", tls_dir);
     snprintf(cert, sizeof(cert), "%s/cert.pem", tls_dir);
-    char *req[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                   "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=elsewhere",
-                   "-days", "1", "-keyout", key, "-out", cert, NULL};
+    char *req[] = {"openssl",
+                   "req",
+                   "-x509",
+                   "-newkey",
+                   "ec",
+                   "-pkeyopt",
+                   "ec_paramgen_curve:prime256v1",
+                   "-nodes",
+                   "-subj",
+                   "/CN=elsewhere",
+                   "-days",
+                   "1",
+                   "-keyout",
+                   key,
+                   "-out",
+                   cert,
+                   NULL};
     assert_true(run_openssl(req));
     uint16_t port = free_port();
     snprintf(accept, sizeof(accept), "127.0.0.1:%u", port);
-    char *serve[] = {"openssl", "s_server", "-quiet", "-www", "-accept", accept, "-key", key,
-                     "-cert", cert, NULL};
+    char *serve[] = {"openssl", "s_server", "-quiet", "-www", "-accept", accept,
+                     "-key",    key,        "-cert",  cert,   NULL};
     actor_subprocess_options_t o = {.path = "/usr/bin/openssl",
                                     .argv = serve,
                                     .stdin_path = "/dev/null",

@@ -277,6 +277,34 @@ static void test_restart_and_delete(void **state)
     json_decref(j);
 }
 
+/* A TCP health check against a port nothing listens on: the instance is killed as unhealthy and
+ * replaced, and the kill counts as a failure. */
+static void test_unhealthy_instance_replaced(void **state)
+{
+    mcluster_t *c = *state;
+    create_app(c, "{\"id\":\"sick\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
+                  "\"healthChecks\":[{\"protocol\":\"TCP\",\"gracePeriodSeconds\":0,"
+                  "\"intervalSeconds\":1,\"timeoutSeconds\":1,\"maxConsecutiveFailures\":1}]}");
+    run(2);
+    int status = 0;
+    bool failed = false;
+    for (int k = 0; k < 200 && !failed; k++) {
+        cluster_advance(1); /* the next round of checks */
+        for (int w = 0; w < 20 && !failed; w++) {
+            usleep(5000); /* the probes are real connections */
+            actor_settle();
+            json_t *j = api(c, "GET", "/v2/apps/sick", NULL, &status);
+            failed = json_object_get(json_object_get(j, "app"), "lastTaskFailure") != NULL;
+            json_decref(j);
+        }
+    }
+    assert_true(failed);
+    json_t *j = api(c, "GET", "/v2/apps/sick", NULL, &status);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "app"), "tasksHealthy")),
+                     0);
+    json_decref(j);
+}
+
 static void test_state_survives_restart(void **state)
 {
     mcluster_t *c = *state;
@@ -308,6 +336,18 @@ static void test_misc_endpoints(void **state)
     j = api(c, "GET", "/v2/leader", NULL, &status);
     assert_non_null(json_object_get(j, "leader"));
     json_decref(j);
+    create_app(c, "{\"id\":\"m\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}");
+    run(2);
+    j = api(c, "GET", "/metrics", NULL, &status);
+    json_t *gauges = json_object_get(j, "gauges");
+    assert_true(json_number_value(json_object_get(
+                    json_object_get(gauges, "marathon.apps.active.gauge"), "value")) == 1.0);
+    json_decref(j);
+    text = cluster_http(c->port, "GET", "/metrics/prometheus", NULL, &status);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(text, "marathon_apps_active 1\n"));
+    assert_non_null(strstr(text, "marathon_instances_running 1\n"));
+    free(text);
 }
 
 int main(void)
@@ -319,6 +359,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scale_and_kill_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_task_replaced_with_backoff, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unhealthy_instance_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_survives_restart, setup_persistent, teardown),
         cmocka_unit_test_setup_teardown(test_misc_endpoints, setup, teardown),
     };
