@@ -357,6 +357,16 @@ static void validate_health_checks(app_ctx_t *ctx, const marathon_app_t *app)
         const marathon_health_check_t *hc = &app->health_checks[i];
         if (hc->protocol == MARATHON_HEALTH_COMMAND || hc->protocol >= MARATHON_HEALTH_MESOS_HTTP)
             mesos_checks++;
+        if (hc->protocol >= MARATHON_HEALTH_MESOS_HTTP) {
+            /* The agent's command executor runs COMMAND checks only: refused rather than a
+             * check that would silently never run. */
+            char *where = app_path(ctx, "/healthChecks(%zu)/protocol", i);
+            if (where != NULL)
+                app_error_add(ctx, ctx->invalid, where,
+                              "MESOS_HTTP, MESOS_HTTPS and MESOS_TCP health checks are not "
+                              "supported yet: use HTTP, HTTPS, TCP (run by Marathon) or COMMAND");
+            free(where);
+        }
         if (hc->protocol == MARATHON_HEALTH_COMMAND || hc->has_port ||
             hc->port_index < app->port_definition_count)
             continue;

@@ -178,6 +178,10 @@ static const struct {
     {"{'id': 'x', 'cmd': 'c', 'healthChecks': [{'command': {'value': 'true'}}, {'protocol': "
      "'MESOS_TCP'}]}",
      "/", "AppDefinition can contain at most one Mesos health check"},
+    {"{'id': 'x', 'cmd': 'c', 'healthChecks': [{'protocol': 'MESOS_TCP'}]}",
+     "/healthChecks(0)/protocol",
+     "MESOS_HTTP, MESOS_HTTPS and MESOS_TCP health checks are not supported yet: use HTTP, "
+     "HTTPS, TCP (run by Marathon) or COMMAND"},
     {"{'id': 'x', 'cmd': 'c', 'healthChecks': [{'intervalSeconds': -1}]}",
      "/healthChecks(0)/intervalSeconds", "got -1, expected 0 or more"},
     {"{'id': 'x', 'cmd': 'c', 'healthChecks': [{'maxConsecutiveFailures': 'x'}]}",
