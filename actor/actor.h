@@ -130,6 +130,17 @@ actor_err_t actor_dispatch(const actor_pid_t *to, actor_call_fn fn, void *arg);
  * exited runs soon. Linking twice to the same PID is allowed and notifies once per link. */
 void actor_link(actor_t *self, const actor_pid_t *to);
 
+/* As actor_link, but a link from self to `to` made before is kept rather than doubled, and the
+ * connection to a remote `to`'s process is made fresh (libprocess's link(pid, RECONNECT)): the
+ * stream to it is closed without telling its linkers (their links carry over to the next stream),
+ * what was being written on it is dropped, and what is queued or sent from now on goes out on a
+ * new stream dialled at once (a dial in progress starts again). For a caller that has reason to
+ * think the stream is stale, as after a partition heals: a stream whose packets were lost keeps
+ * what it holds until the kernel's next retransmission, seconds away after a long cut, while a
+ * new one delivers at once. Errors: ACTOR_ENOMEM, ACTOR_ECLOSED while the runtime stops; on
+ * error no link is made and exited does not run for it. Call it from self's handlers. */
+actor_err_t actor_relink(actor_t *self, const actor_pid_t *to);
+
 /* The running actor's PID and private state. */
 const actor_pid_t *actor_self(const actor_t *self);
 void *actor_state(actor_t *self);

@@ -121,6 +121,13 @@ typedef struct runtime {
 
 extern runtime_t rt;
 
+/* Whether a and b name the same actor, generation included (a linker respawned under its old id
+ * is another actor). */
+static inline bool pid_same_actor(const actor_pid_t *a, const actor_pid_t *b)
+{
+    return actor_pid_equal(a, b) && a->slot == b->slot && a->gen == b->gen;
+}
+
 /* runtime.c */
 actor_t *rt_slot(uint32_t slot);
 actor_t *rt_resolve(const actor_pid_t *pid, uint32_t *gen); /* live local actor or NULL */

@@ -148,8 +148,14 @@ actor_err_t actor_dispatch(const actor_pid_t *to, actor_call_fn fn, void *arg)
     return ACTOR_OK;
 }
 
-static bool linkers_append(actor_t *target, const actor_pid_t *linker)
+/* Adds linker to target's linkers (unless `once` and it is there already). Lock held. Returns
+ * false when out of memory. */
+static bool linkers_append(actor_t *target, const actor_pid_t *linker, bool once)
 {
+    for (size_t i = 0; once && i < target->linker_count; i++) {
+        if (pid_same_actor(&target->linkers[i], linker))
+            return true;
+    }
     if (target->linker_count == target->linker_cap) {
         size_t cap = target->linker_cap ? target->linker_cap * 2 : 4;
         actor_pid_t *grown = realloc(target->linkers, cap * sizeof(*grown));
@@ -162,6 +168,22 @@ static bool linkers_append(actor_t *target, const actor_pid_t *linker)
     return true;
 }
 
+/* Links self to the local actor `to`. Errors: ACTOR_ENOENT when `to` is gone, ACTOR_ENOMEM. */
+static actor_err_t link_local(actor_t *self, const actor_pid_t *to, bool once)
+{
+    uint32_t gen;
+    actor_t *target = rt_resolve(to, &gen);
+    actor_err_t err = ACTOR_ENOENT;
+    if (target != NULL) {
+        pthread_mutex_lock(&target->link_lock);
+        /* Re-check under the lock: finalize empties the list under it after alive drops. */
+        if (atomic_load(&target->alive) && atomic_load(&target->gen) == gen)
+            err = linkers_append(target, &self->pid, once) ? ACTOR_OK : ACTOR_ENOMEM;
+        pthread_mutex_unlock(&target->link_lock);
+    }
+    return err;
+}
+
 void actor_link(actor_t *self, const actor_pid_t *to)
 {
     if (!rt_pid_is_local(to)) {
@@ -171,18 +193,22 @@ void actor_link(actor_t *self, const actor_pid_t *to)
             deliver_exited(&self->pid, to); /* unreachable without an actor port */
         return;
     }
-    uint32_t gen;
-    actor_t *target = rt_resolve(to, &gen);
-    bool linked = false;
-    if (target != NULL) {
-        pthread_mutex_lock(&target->link_lock);
-        /* Re-check under the lock: finalize empties the list under it after alive drops. */
-        if (atomic_load(&target->alive) && atomic_load(&target->gen) == gen)
-            linked = linkers_append(target, &self->pid);
-        pthread_mutex_unlock(&target->link_lock);
-    }
-    if (!linked)
+    if (link_local(self, to, false) != ACTOR_OK)
         deliver_exited(&self->pid, to);
+}
+
+actor_err_t actor_relink(actor_t *self, const actor_pid_t *to)
+{
+    if (rt_pid_is_local(to)) {
+        actor_err_t err = link_local(self, to, true);
+        if (err == ACTOR_ENOENT)
+            deliver_exited(&self->pid, to);
+        return err == ACTOR_ENOENT ? ACTOR_OK : err;
+    }
+    if (rt_has_transport())
+        return transport_relink(&self->pid, to);
+    deliver_exited(&self->pid, to); /* unreachable without an actor port */
+    return ACTOR_OK;
 }
 
 static const actor_handler_t *find_handler(const actor_ops_t *ops, const envelope_t *e)

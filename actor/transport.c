@@ -7,6 +7,13 @@
  * aio for its whole life; the receive on an outgoing stream exists only to notice the stream
  * breaking, since peers never write on streams they accepted.
  *
+ * A relink (transport_relink) makes the stream fresh, because a stream whose packets a partition
+ * swallowed holds what it was given until the kernel's next retransmission, which backs off to
+ * seconds, while a new stream delivers at once: CONNECTED -> CLOSING without a break (the links
+ * stay, what was being written is dropped, the queue stays) -> IDLE -> dial at once, since links
+ * wait. A dial in progress is stopped by closing its dialer and started again on a new dialer
+ * (`redial`).
+ *
  * All callbacks run on nng's threads. Peers live until transport_stop.
  *
  * Stopping flushes first: transport_stop waits, at most FLUSH_TIMEOUT_NS of real time, until
@@ -57,6 +64,7 @@ typedef struct peer {
     nng_stream *stream;
     nng_aio *dial_aio, *send_aio, *recv_aio;
     bool send_busy, recv_busy;
+    bool redial; /* a relink closed the dialer of the dial in progress: dial again */
     outbuf_t pending, inflight;
     size_t inflight_done; /* bytes of inflight already written */
     uint8_t probe[64];    /* receive buffer of the break detector */
@@ -163,18 +171,29 @@ static peer_t *peer_new(uint32_t ip, uint16_t port)
     return p;
 }
 
-/* Finds or creates the peer of `to`; NULL when out of memory or stopping. */
-static peer_t *peer_get(const actor_pid_t *to)
+/* Finds or creates the peer of `to`. Errors: ACTOR_ECLOSED when stopping, ACTOR_ENOMEM. */
+static actor_err_t peer_find(const actor_pid_t *to, peer_t **out)
 {
     uint64_t key = (uint64_t)to->ip << 16 | to->port;
     peer_t *p = NULL;
+    actor_err_t err = ACTOR_ECLOSED;
     pthread_mutex_lock(&tp.lock);
     if (!tp.stopping) {
         HASH_FIND(hh, tp.peers, &key, sizeof(key), p);
         if (p == NULL && (p = peer_new(to->ip, to->port)) != NULL)
             HASH_ADD(hh, tp.peers, key, sizeof(p->key), p);
+        err = p != NULL ? ACTOR_OK : ACTOR_ENOMEM;
     }
     pthread_mutex_unlock(&tp.lock);
+    *out = p;
+    return err;
+}
+
+/* peer_find for callers that treat both errors alike: NULL when out of memory or stopping. */
+static peer_t *peer_get(const actor_pid_t *to)
+{
+    peer_t *p;
+    peer_find(to, &p);
     return p;
 }
 
@@ -240,12 +259,32 @@ static bool prepend_preamble(outbuf_t *b)
     return true;
 }
 
+/* Puts a new dialer in place of the one a relink closed. Returns the closed one, for the caller
+ * to free once it has released the lock, or NULL when no dialer could be made (the closed one
+ * stays: the next dial fails with NNG_ECLOSED and on_dial tries again). Lock held. */
+static nng_stream_dialer *dialer_renew(peer_t *p)
+{
+    nng_stream_dialer *fresh;
+    if (nng_stream_dialer_alloc(&fresh, p->url) != 0)
+        return NULL;
+    nng_stream_dialer *closed = p->dialer;
+    p->dialer = fresh;
+    return closed;
+}
+
 static void on_dial(void *arg)
 {
     peer_t *p = arg;
+    nng_stream_dialer *closed = NULL;
     pthread_mutex_lock(&p->lock);
     int rv = nng_aio_result(p->dial_aio);
-    if (rv == 0 && !tp.stopping && prepend_preamble(&p->pending)) {
+    if ((p->redial || rv == NNG_ECLOSED) && !tp.stopping)
+        closed = dialer_renew(p);
+    bool redial = p->redial && closed != NULL;
+    p->redial = false;
+    if (rv != 0 && redial) {
+        peer_start_dial(p); /* a relink stopped this dial: the queue and links wait */
+    } else if (rv == 0 && !tp.stopping && prepend_preamble(&p->pending)) {
         p->stream = nng_aio_get_output(p->dial_aio, 0);
         nng_stream_set_bool(p->stream, NNG_OPT_TCP_NODELAY, true);
         p->state = PEER_CONNECTED;
@@ -264,6 +303,8 @@ static void on_dial(void *arg)
     }
     flush_progress();
     pthread_mutex_unlock(&p->lock);
+    if (closed != NULL)
+        nng_stream_dialer_free(closed); /* waits only for its aborted connect */
 }
 
 /* Writes the rest of inflight, or swaps pending in. Lock held, state CONNECTED. */
@@ -385,6 +426,26 @@ actor_err_t transport_send_packed(const actor_pid_t *from, const actor_pid_t *to
     return enqueue(from, to, type_name, NULL, data, len);
 }
 
+/* Records the link linker -> to on p (unless `once` and it is there already). Lock held.
+ * Returns false when out of memory. */
+static bool peer_link_add(peer_t *p, const actor_pid_t *linker, const actor_pid_t *to, bool once)
+{
+    for (size_t i = 0; once && i < p->link_count; i++) {
+        if (pid_same_actor(&p->links[i].linker, linker) && actor_pid_equal(&p->links[i].target, to))
+            return true;
+    }
+    if (p->link_count == p->link_cap) {
+        size_t cap = p->link_cap ? p->link_cap * 2 : 4;
+        link_t *grown = realloc(p->links, cap * sizeof(*grown));
+        if (grown == NULL)
+            return false;
+        p->links = grown;
+        p->link_cap = cap;
+    }
+    p->links[p->link_count++] = (link_t){.linker = *linker, .target = *to};
+    return true;
+}
+
 void transport_link(const actor_pid_t *linker, const actor_pid_t *to)
 {
     peer_t *p = peer_get(to);
@@ -393,24 +454,56 @@ void transport_link(const actor_pid_t *linker, const actor_pid_t *to)
         return;
     }
     pthread_mutex_lock(&p->lock);
-    bool ok = true;
-    if (p->link_count == p->link_cap) {
-        size_t cap = p->link_cap ? p->link_cap * 2 : 4;
-        link_t *grown = realloc(p->links, cap * sizeof(*grown));
-        ok = grown != NULL;
-        if (ok) {
-            p->links = grown;
-            p->link_cap = cap;
-        }
-    }
-    if (ok) {
-        p->links[p->link_count++] = (link_t){.linker = *linker, .target = *to};
-        if (p->state == PEER_IDLE)
-            peer_start_dial(p);
-    }
+    bool ok = peer_link_add(p, linker, to, false);
+    if (ok && p->state == PEER_IDLE)
+        peer_start_dial(p);
     pthread_mutex_unlock(&p->lock);
     if (!ok)
         deliver_exited(linker, to);
+}
+
+/* Closes a connected stream for a relink: unlike peer_break, the links stay (they ride on the
+ * next stream) and the queue stays; only what was handed to the stream is dropped. Lock held. */
+static void peer_reconnect(peer_t *p)
+{
+    p->state = PEER_CLOSING;
+    nng_stream_close(p->stream);
+    outbuf_drop(&p->inflight);
+    p->inflight_done = 0;
+    peer_maybe_idle(p); /* redials once the stream's operations are done: a link waits */
+    flush_progress();
+}
+
+actor_err_t transport_relink(const actor_pid_t *linker, const actor_pid_t *to)
+{
+    peer_t *p;
+    actor_err_t err = peer_find(to, &p);
+    if (err != ACTOR_OK)
+        return err;
+    pthread_mutex_lock(&p->lock);
+    if (!peer_link_add(p, linker, to, true)) {
+        pthread_mutex_unlock(&p->lock);
+        return ACTOR_ENOMEM;
+    }
+    switch (p->state) {
+    case PEER_IDLE:
+        peer_start_dial(p);
+        break;
+    case PEER_CONNECTING:
+        /* Not nng_aio_cancel: nng's dialer would hand a dial started right after to the
+         * cancelled connect's completion, which fails it. Closing the dialer fails this dial,
+         * and on_dial dials again on a new dialer. */
+        p->redial = true;
+        nng_stream_dialer_close(p->dialer);
+        break;
+    case PEER_CONNECTED:
+        peer_reconnect(p);
+        break;
+    case PEER_CLOSING:
+        break; /* a new stream is dialled once the old one's operations are done */
+    }
+    pthread_mutex_unlock(&p->lock);
+    return ACTOR_OK;
 }
 
 /* ---- incoming ---- */

@@ -8,7 +8,8 @@
  * this kind of machine) carries hundreds of messages instead of one.
  *
  * Links to remote actors ride on the outgoing stream: when it breaks (the peer process died or
- * the network failed) or cannot be made, every actor linked through it gets `exited`.
+ * the network failed) or cannot be made, every actor linked through it gets `exited`. A relink
+ * replaces a stream that may be stale with a new one, the links carried over.
  */
 #ifndef ACTOR_TRANSPORT_H
 #define ACTOR_TRANSPORT_H
@@ -39,5 +40,12 @@ actor_err_t transport_send_packed(const actor_pid_t *from, const actor_pid_t *to
 /* Tells `linker` (a local actor) through `exited` when the stream to `to`'s process breaks or
  * cannot be made. Thread-safe. */
 void transport_link(const actor_pid_t *linker, const actor_pid_t *to);
+
+/* Links as transport_link (but not twice: a link linker -> to already there is kept) and makes
+ * the stream to `to`'s process fresh: a connected stream is closed without telling its linkers
+ * (their links move to the next stream) and what was handed to it is dropped; a dial in progress
+ * is restarted; what is queued goes out on the new stream, dialled at once. Thread-safe.
+ * Errors: ACTOR_ENOMEM, ACTOR_ECLOSED when stopping (no link is made then). */
+actor_err_t transport_relink(const actor_pid_t *linker, const actor_pid_t *to);
 
 #endif

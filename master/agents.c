@@ -232,6 +232,17 @@ static void admit_ctx_free(admit_ctx_t *ctx)
     free(ctx);
 }
 
+/* Links to an agent that comes back, on a fresh stream: the old one may be stale (a partition
+ * swallowed its packets and the kernel retransmits them only seconds from now), and the answer
+ * and the pings that follow must reach the agent before the master counts missed pongs. */
+static void relink_agent(actor_t *self, const master_agent_t *agent)
+{
+    actor_err_t err = actor_relink(self, &agent->pid);
+    if (err != ACTOR_OK)
+        LOG_WARNING("Failed to reconnect to agent %s at %s: %s", agent->id, agent->pid_key,
+                    actor_strerror(err));
+}
+
 static void send_registered(actor_t *self, master_t *m, master_agent_t *agent)
 {
     Mesos__Internal__AgentRegisteredMessage reply = MESOS__INTERNAL__AGENT_REGISTERED_MESSAGE__INIT;
@@ -289,6 +300,7 @@ void master_handle_register_agent(actor_t *self, void *state, const actor_pid_t 
     if (agent != NULL) {
         /* A retry whose answer was lost: answer again. */
         agent->connected = true;
+        relink_agent(self, agent);
         send_registered(self, m, agent);
         return;
     }
@@ -501,7 +513,7 @@ static void reregister_known(actor_t *self, master_t *m, master_agent_t *agent,
     agent->pong = true;
     agent->missed_pings = 0;
     agent->reregistered_time = master_now();
-    actor_link(self, from);
+    relink_agent(self, agent);
     if (!was_connected)
         allocator_actor_activate_agent(&m->allocator, agent->id);
     /* Tasks the master forgot on an agent it knows (it reported them lost when the agent's link
@@ -545,7 +557,7 @@ static void readmitted(actor_t *self, void *state, void *arg, bool applied)
         return;
     }
     agent->reregistered_time = agent->registered_time;
-    actor_link(self, &agent->pid);
+    relink_agent(self, agent);
     master_event_agent_added(m, agent); /* before the tasks it brings */
     allocator_used_t *used = NULL;
     resources_t *res = NULL;

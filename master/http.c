@@ -5,6 +5,9 @@
  * under /master/ (the actor's id). Bad requests get a 4xx with a plain-text message, as Mesos
  * answers.
  */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,60 +169,131 @@ static void on_slaves(actor_t *self, void *state, actor_http_request_t *req)
         req, 200, json_pack("{s:o, s:o}", "slaves", agents, "recovered_slaves", recovered_json(m)));
 }
 
-/* Parses a non-negative decimal query parameter; *ok false on garbage. */
-static long query_number(actor_http_request_t *req, const char *name, long def, bool *ok)
+/* A query parameter read as stout's numify<int> reads it (Mesos's /tasks parses limit and offset
+ * so): decimal with an optional sign, or hexadecimal after "0x" or "-0x", all of the text, within
+ * int's range. Anything else is "not given", so its default applies. */
+static bool query_int(actor_http_request_t *req, const char *name, int *out)
 {
     const char *text = actor_http_query(req, name);
-    if (text == NULL)
-        return def;
+    if (text == NULL || text[0] == '\0' || isspace((unsigned char)text[0]))
+        return false;
+    const char *digits = text[0] == '-' || text[0] == '+' ? text + 1 : text;
+    bool hex = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X');
+    if (!isxdigit((unsigned char)digits[hex ? 2 : 0]) || (hex && text[0] == '+'))
+        return false;
+    errno = 0;
     char *end;
-    long v = strtol(text, &end, 10);
-    if (text[0] == '\0' || *end != '\0' || v < 0)
-        *ok = false;
-    return v;
+    long v = strtol(text, &end, hex ? 16 : 10);
+    if (*end != '\0' || errno == ERANGE || v < INT_MIN || v > INT_MAX)
+        return false;
+    *out = (int)v;
+    return true;
 }
 
+/* A task of the /tasks listing, with its place in the collection (ties keep that order). */
+typedef struct listed_task {
+    const master_task_t *task;
+    size_t index;
+} listed_task_t;
+
+/* Mesos's TaskComparator: by the timestamp of the first status; a task without statuses comes
+ * first in ascending order and last in descending order. */
+static int compare_tasks(const listed_task_t *a, const listed_task_t *b, bool ascending)
+{
+    bool a_none = a->task->status_count == 0, b_none = b->task->status_count == 0;
+    int c = 0;
+    if (a_none || b_none) {
+        c = a_none == b_none ? 0 : a_none ? -1 : 1;
+    } else {
+        double ta = a->task->statuses[0].timestamp, tb = b->task->statuses[0].timestamp;
+        c = ta < tb ? -1 : ta > tb ? 1 : 0;
+    }
+    c = ascending ? c : -c;
+    return c != 0 ? c : a->index < b->index ? -1 : a->index > b->index;
+}
+
+static int compare_ascending(const void *a, const void *b)
+{
+    return compare_tasks(a, b, true);
+}
+
+static int compare_descending(const void *a, const void *b)
+{
+    return compare_tasks(a, b, false);
+}
+
+static void list_task(const master_task_t *t, const char *task_only, listed_task_t *list,
+                      size_t *count)
+{
+    if (task_only == NULL || strcmp(task_only, t->id) == 0) {
+        list[*count] = (listed_task_t){t, *count};
+        (*count)++;
+    }
+}
+
+/* Appends fw's active, unreachable and completed tasks (only task_only when given) to list. */
+static void list_framework_tasks(const master_framework_t *fw, const char *task_only,
+                                 listed_task_t *list, size_t *count)
+{
+    for (const master_task_t *t = fw->tasks; t != NULL; t = t->hh.next)
+        list_task(t, task_only, list, count);
+    for (const master_task_t *t = fw->unreachable_tasks.head; t != NULL; t = t->ring_next)
+        list_task(t, task_only, list, count);
+    for (const master_task_t *t = fw->completed_tasks.head; t != NULL; t = t->ring_next)
+        list_task(t, task_only, list, count);
+}
+
+/* The tasks of the active and completed frameworks (only fw_only's when given), sorted; NULL
+ * when out of memory. */
+static listed_task_t *list_tasks(master_t *m, const char *fw_only, const char *task_only,
+                                 bool ascending, size_t *count)
+{
+    master_framework_t *lists[] = {m->frameworks, m->completed_frameworks.head};
+    size_t cap = 0;
+    for (size_t l = 0; l < 2; l++) {
+        for (master_framework_t *fw = lists[l]; fw != NULL; fw = l ? fw->ring_next : fw->hh.next)
+            cap += HASH_COUNT(fw->tasks) + fw->unreachable_tasks.count + fw->completed_tasks.count;
+    }
+    listed_task_t *list = malloc((cap > 0 ? cap : 1) * sizeof(*list));
+    *count = 0;
+    if (list == NULL)
+        return NULL;
+    for (size_t l = 0; l < 2; l++) {
+        for (master_framework_t *fw = lists[l]; fw != NULL; fw = l ? fw->ring_next : fw->hh.next) {
+            if (fw_only == NULL || strcmp(fw_only, fw->id) == 0)
+                list_framework_tasks(fw, task_only, list, count);
+        }
+    }
+    qsort(list, *count, sizeof(*list), ascending ? compare_ascending : compare_descending);
+    return list;
+}
+
+/* Mesos's /tasks: the tasks of every framework, active or completed (running, unreachable and
+ * completed tasks), sorted by their first status's time, newest first unless order=asc, then
+ * `limit` (100) of them from `offset` (0). Filters framework_id and task_id select by id.
+ * Unparsable numbers fall back to the defaults, and a negative one wraps around as Mesos's
+ * size_t does (limit=-1: no limit). */
 static void on_tasks(actor_t *self, void *state, actor_http_request_t *req)
 {
     (void)self;
     master_t *m = state;
-    bool ok = true;
-    long limit = query_number(req, "limit", 100, &ok);
-    long offset = query_number(req, "offset", 0, &ok);
+    int value;
+    size_t limit = query_int(req, "limit", &value) ? (size_t)value : 100;
+    size_t offset = query_int(req, "offset", &value) ? (size_t)value : 0;
     const char *order = actor_http_query(req, "order");
-    if (!ok) {
-        actor_http_respond_text(req, 400,
-                                "Failed to parse query: 'limit' and 'offset' must be "
-                                "non-negative integers");
+    bool ascending = order != NULL && strcmp(order, "asc") == 0;
+    size_t n;
+    listed_task_t *list = list_tasks(m, actor_http_query(req, "framework_id"),
+                                     actor_http_query(req, "task_id"), ascending, &n);
+    if (list == NULL) {
+        actor_http_respond_text(req, 500, "Out of memory listing the tasks");
         return;
-    }
-    if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "des") != 0) {
-        actor_http_respond_text(req, 400,
-                                "Failed to parse query: 'order' must be 'asc' or "
-                                "'des'");
-        return;
-    }
-    const char *fw_only = actor_http_query(req, "framework_id");
-    const char *task_only = actor_http_query(req, "task_id");
-    json_t *all = json_array();
-    for (master_framework_t *fw = m->frameworks; fw != NULL; fw = fw->hh.next) {
-        if (fw_only != NULL && strcmp(fw_only, fw->id) != 0)
-            continue;
-        for (master_task_t *t = fw->tasks; t != NULL; t = t->hh.next) {
-            if (task_only == NULL || strcmp(task_only, t->id) == 0)
-                json_array_append_new(all, master_json_task(t));
-        }
-        for (master_task_t *t = fw->completed_tasks.head; t != NULL; t = t->ring_next) {
-            if (task_only == NULL || strcmp(task_only, t->id) == 0)
-                json_array_append_new(all, master_json_task(t));
-        }
     }
     json_t *page = json_array();
-    size_t n = json_array_size(all);
-    bool descending = order != NULL && strcmp(order, "des") == 0;
-    for (size_t i = (size_t)offset; i < n && json_array_size(page) < (size_t)limit; i++)
-        json_array_append(page, json_array_get(all, descending ? n - 1 - i : i));
-    json_decref(all);
+    size_t end = offset + limit < n ? offset + limit : n; /* wraps as Mesos's std::min does */
+    for (size_t i = offset; i < end; i++)
+        json_array_append_new(page, master_json_task(list[i].task));
+    free(list);
     actor_http_respond_json(req, 200, json_pack("{s:o}", "tasks", page));
 }
 

@@ -134,6 +134,7 @@ static void start_registration(agent_t *a)
     if (a->register_timer != 0 && actor_timer_cancel(a->register_timer))
         a->register_timer = 0;
     a->register_backoff_ns = a->opts.registration_backoff_ns;
+    actor_relink(a->self, &a->master); /* a fresh stream: the old one may be stale */
     send_registration(a);
     a->register_timer = actor_delay(a->self, a->register_backoff_ns, register_tick, NULL);
 }
@@ -147,6 +148,7 @@ static void register_tick(actor_t *self, void *state, void *arg)
     a->register_timer = 0;
     if (a->state != AGENT_DISCONNECTED)
         return;
+    actor_relink(self, &a->master); /* a fresh stream: the old one may be stale */
     send_registration(a);
     a->register_backoff_ns *= 2;
     if (a->register_backoff_ns > REGISTER_BACKOFF_MAX_NS)

@@ -263,13 +263,23 @@ static void call_link(actor_t *self, void *state, void *arg)
         actor_link(self, arg);
 }
 
-static void test_link_and_exited(void **unused)
+static void call_relink(actor_t *self, void *state, void *arg)
 {
-    (void)unused;
+    (void)state;
+    if (self != NULL)
+        assert_int_equal(actor_relink(self, arg), ACTOR_OK);
+}
+
+/* Spawns an echo and a client and runs `calls` in the client, each given the echo's PID: the
+ * client hears nothing until the echo terminates, then exactly one exit. Then `again` (given the
+ * dead echo's PID) reports a second exit at once. */
+static void check_links(const actor_call_fn *calls, size_t count, actor_call_fn again)
+{
     actor_pid_t echo, client;
     assert_int_equal(actor_spawn(&echo_ops, NULL, NULL, &echo), ACTOR_OK);
     assert_int_equal(actor_spawn(&client_ops, NULL, NULL, &client), ACTOR_OK);
-    actor_dispatch(&client, call_link, &echo);
+    for (size_t i = 0; i < count; i++)
+        actor_dispatch(&client, calls[i], &echo);
     actor_settle();
     client_t c;
     peek_state(&client, &c, sizeof(c));
@@ -281,11 +291,26 @@ static void test_link_and_exited(void **unused)
     assert_int_equal(c.exits, 1);
     assert_true(actor_pid_equal(&c.exited, &echo));
 
-    /* Linking to an actor that is already gone notifies at once. */
-    actor_dispatch(&client, call_link, &echo);
+    actor_dispatch(&client, again, &echo);
     actor_settle();
     peek_state(&client, &c, sizeof(c));
     assert_int_equal(c.exits, 2);
+}
+
+static void test_link_and_exited(void **unused)
+{
+    (void)unused;
+    const actor_call_fn calls[] = {call_link};
+    check_links(calls, 1, call_link);
+}
+
+/* A relink to a local actor links as actor_link does, but never twice: link, relink and relink
+ * again report one exit. Relinking to an actor already gone reports it at once. */
+static void test_relink_links_once(void **unused)
+{
+    (void)unused;
+    const actor_call_fn calls[] = {call_link, call_relink, call_relink};
+    check_links(calls, 3, call_relink);
 }
 
 static void test_unknown_message_type_is_counted(void **unused)
@@ -377,7 +402,7 @@ static void test_flooding_sender_is_muted_and_nothing_is_lost(void **unused)
 }
 
 /* Without an actor port other processes are out of reach: sends to them are dropped and
- * counted, and a link to one reports `exited` at once. */
+ * counted, and a link (or relink) to one reports `exited` at once. */
 static void test_remote_pids_without_transport(void **unused)
 {
     (void)unused;
@@ -397,6 +422,11 @@ static void test_remote_pids_without_transport(void **unused)
     peek_state(&client, &c, sizeof(c));
     assert_int_equal(c.exits, 1);
     assert_true(actor_pid_equal(&c.exited, &remote));
+    /* A relink, too. */
+    actor_dispatch(&client, call_relink, &remote);
+    actor_settle();
+    peek_state(&client, &c, sizeof(c));
+    assert_int_equal(c.exits, 2);
 }
 
 int main(void)
@@ -407,6 +437,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_send_by_parsed_pid_and_to_dead_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dispatch_runs_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_link_and_exited, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relink_links_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_message_type_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_payload_is_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flooding_sender_is_muted_and_nothing_is_lost, setup,

@@ -1,12 +1,15 @@
 /* Tests of the transport between two OS processes: this binary re-executes itself with --peer to
  * run an echo actor in a second process, or with --send-and-stop to send a burst to this process
- * and stop its runtime at once (what is queued must still arrive). Multi-process tests cannot
- * avoid waiting: they wait on a condition with a deadline, never a fixed sleep. */
+ * and stop its runtime at once (what is queued must still arrive). The relink tests play the peer
+ * on raw sockets instead, so that a stream can be left unread, as a partition leaves it.
+ * Multi-process tests cannot avoid waiting: they wait on a condition with a deadline, never a
+ * fixed sleep. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -435,6 +438,10 @@ static int setup_alone(void **state)
     fixture_t *fx = calloc(1, sizeof(*fx));
     fx->child = -1;
     memset(&sink_, 0, sizeof(sink_));
+    pthread_mutex_lock(&sync_.lock);
+    sync_.pongs = sync_.out_of_order = sync_.last_seq = 0;
+    sync_.exits = 0;
+    pthread_mutex_unlock(&sync_.lock);
     *state = fx;
     return start_client(fx);
 }
@@ -474,19 +481,249 @@ static void test_stop_flushes_queued_messages(void **state)
     assert_int_equal(sink_.bytes, (uint64_t)FLUSH_PINGS * FLUSH_PAYLOAD);
 }
 
-/* A listening socket that never accepts: the kernel completes the handshake, then the data
- * stops flowing once the socket buffers are full. */
-static int silent_listener(uint16_t *port)
+/* A listening socket on a free loopback port with room for `backlog` unaccepted connections. */
+static int raw_listener(uint16_t *port, int backlog)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(fd, 4), 0);
+    assert_int_equal(listen(fd, backlog), 0);
     socklen_t len = sizeof(sa);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
     *port = ntohs(sa.sin_port);
     return fd;
+}
+
+/* A listening socket that never accepts: the kernel completes the handshake, then the data
+ * stops flowing once the socket buffers are full. */
+static int silent_listener(uint16_t *port)
+{
+    return raw_listener(port, 4);
+}
+
+/* ---- relinking ---- */
+
+/* A peer played by the test on raw sockets: it accepts the client's streams and decodes the
+ * Pings on them, or leaves a stream unread, as a partition leaves it. */
+typedef struct raw_stream {
+    int fd;
+    frame_decoder_t decoder;
+    uint64_t seqs[64]; /* the Pings read, in order */
+    size_t count;
+} raw_stream_t;
+
+static void raw_on_record(const frame_record_t *r, void *arg)
+{
+    raw_stream_t *rs = arg;
+    assert_int_equal(r->type_len, strlen("actortest.Ping"));
+    Actortest__Ping *ping = actortest__ping__unpack(NULL, r->payload_len, r->payload);
+    assert_non_null(ping);
+    assert_true(rs->count < sizeof(rs->seqs) / sizeof(rs->seqs[0]));
+    rs->seqs[rs->count++] = ping->seq;
+    actortest__ping__free_unpacked(ping, NULL);
+}
+
+/* Accepts the next stream, waiting at most timeout_ms; returns whether one came. */
+static bool raw_accept(int listener, raw_stream_t *rs, int timeout_ms)
+{
+    struct pollfd pfd = {.fd = listener, .events = POLLIN};
+    memset(rs, 0, sizeof(*rs));
+    rs->fd = -1;
+    if (poll(&pfd, 1, timeout_ms) != 1)
+        return false;
+    rs->fd = accept(listener, NULL, NULL);
+    frame_decoder_init(&rs->decoder, 1 << 20);
+    return rs->fd >= 0;
+}
+
+/* Reads until the Ping `seq` came or timeout_ms passed; returns how many Pings came. */
+static size_t raw_read(raw_stream_t *rs, uint64_t seq, int timeout_ms)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (rs->count == 0 || rs->seqs[rs->count - 1] != seq) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int left = timeout_ms -
+                   (int)((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000);
+        struct pollfd pfd = {.fd = rs->fd, .events = POLLIN};
+        if (left <= 0 || poll(&pfd, 1, left) != 1)
+            break;
+        uint8_t buf[4096];
+        ssize_t n = read(rs->fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        assert_int_equal(frame_decoder_feed(&rs->decoder, buf, (size_t)n, raw_on_record, rs),
+                         ACTOR_OK);
+    }
+    return rs->count;
+}
+
+static void raw_close(raw_stream_t *rs)
+{
+    if (rs->fd >= 0)
+        close(rs->fd);
+    rs->fd = -1;
+    frame_decoder_fini(&rs->decoder);
+}
+
+typedef struct relink_call {
+    actor_pid_t to;
+    bool link, relink; /* before sending: actor_link, then actor_relink */
+    uint64_t first, count;
+} relink_call_t;
+
+static void call_relink_and_send(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    relink_call_t *c = arg;
+    if (self != NULL && c->link)
+        actor_link(self, &c->to);
+    if (self != NULL && c->relink)
+        assert_int_equal(actor_relink(self, &c->to), ACTOR_OK);
+    for (uint64_t i = 0; self != NULL && i < c->count; i++) {
+        Actortest__Ping ping = ACTORTEST__PING__INIT;
+        ping.has_seq = true;
+        ping.seq = c->first + i;
+        actor_send(self, &c->to, &ping.base);
+    }
+    free(c);
+}
+
+static void relink_and_send(fixture_t *fx, const actor_pid_t *to, bool link, bool relink,
+                            uint64_t first, uint64_t count)
+{
+    relink_call_t *c = malloc(sizeof(*c));
+    *c = (relink_call_t){*to, link, relink, first, count};
+    assert_int_equal(actor_dispatch(&fx->client, call_relink_and_send, c), ACTOR_OK);
+    actor_settle();
+}
+
+/* The stream to a peer goes stale (the peer reads nothing more from it, as when a partition
+ * swallows its packets): what is sent after a relink arrives at once on a new stream, which
+ * without the relink would wait behind the stale one for good. The links stay through the
+ * relink, one per linker however often it relinks, and report the new stream's break. */
+static void test_relink_replaces_a_stale_stream(void **state)
+{
+    fixture_t *fx = *state;
+    uint16_t port;
+    int listener = raw_listener(&port, 4);
+    actor_pid_t peer;
+    actor_pid_make(&peer, "peer", INADDR_LOOPBACK, port);
+
+    relink_and_send(fx, &peer, true, false, 1, 1);
+    raw_stream_t stale, fresh;
+    assert_true(raw_accept(listener, &stale, 5000));
+    assert_int_equal(raw_read(&stale, 1, 5000), 1);
+    relink_and_send(fx, &peer, false, false, 2, 1); /* into the stream nobody reads any more */
+
+    relink_and_send(fx, &peer, false, true, 3, 2);
+    assert_true(raw_accept(listener, &fresh, 5000));
+    size_t n = raw_read(&fresh, 4, 5000);
+    /* 2 too if it was still queued, not yet handed to the stale stream, at the relink. */
+    assert_true(n == 2 || (n == 3 && fresh.seqs[0] == 2));
+    assert_int_equal(fresh.seqs[n - 2], 3);
+    assert_int_equal(fresh.seqs[n - 1], 4);
+    relink_and_send(fx, &peer, false, true, 5, 1); /* a second relink: a third stream */
+    raw_close(&fresh);
+    assert_true(raw_accept(listener, &fresh, 5000));
+    assert_int_equal(raw_read(&fresh, 5, 5000), 1);
+    assert_int_equal(fresh.seqs[0], 5);
+    assert_int_equal(sync_.exits, 0); /* closing the streams for relinks told nobody */
+
+    raw_close(&fresh); /* the peer goes away: one exit for the link and the relinks */
+    assert_int_equal(wait_for(&sync_.exits, true, 1, 5), 1);
+    /* The break told every linker under the peer's lock, which this send takes after it. */
+    relink_and_send(fx, &peer, false, false, 6, 1);
+    assert_int_equal(sync_.exits, 1);
+    raw_close(&stale);
+    close(listener);
+}
+
+static double seconds_since(const struct timespec *t0);
+
+/* Every stream the client opens to a raw peer, read as they come. */
+typedef struct raw_peer {
+    int listener;
+    raw_stream_t streams[64];
+    size_t count;
+} raw_peer_t;
+
+/* Whether any stream brought the Ping `seq`. */
+static bool raw_peer_got(const raw_peer_t *rp, uint64_t seq)
+{
+    for (size_t i = 0; i < rp->count; i++) {
+        for (size_t k = 0; k < rp->streams[i].count; k++) {
+            if (rp->streams[i].seqs[k] == seq)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* Reads what one stream has; closes it at its end. */
+static void raw_peer_read(raw_stream_t *rs)
+{
+    uint8_t buf[4096];
+    ssize_t n = read(rs->fd, buf, sizeof(buf));
+    if (n <= 0) {
+        close(rs->fd); /* the client closed it for a relink */
+        rs->fd = -1;
+        return;
+    }
+    assert_int_equal(frame_decoder_feed(&rs->decoder, buf, (size_t)n, raw_on_record, rs), ACTOR_OK);
+}
+
+/* Accepts and reads every stream until the Ping `seq` came, or timeout_ms passed (0: one look
+ * at what has come). */
+static void raw_peer_serve(raw_peer_t *rp, uint64_t seq, int timeout_ms)
+{
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        struct pollfd pfds[65] = {{.fd = rp->listener, .events = POLLIN}};
+        for (size_t i = 0; i < rp->count; i++)
+            pfds[i + 1] = (struct pollfd){.fd = rp->streams[i].fd, .events = POLLIN};
+        if (poll(pfds, rp->count + 1, timeout_ms > 0 ? 10 : 0) <= 0)
+            continue;
+        for (size_t i = 0; i < rp->count; i++) {
+            if (pfds[i + 1].revents != 0 && rp->streams[i].fd >= 0)
+                raw_peer_read(&rp->streams[i]);
+        }
+        if ((pfds[0].revents & POLLIN) && rp->count < 64)
+            assert_true(raw_accept(rp->listener, &rp->streams[rp->count++], 0));
+    } while (!raw_peer_got(rp, seq) && seconds_since(&t0) * 1000 < timeout_ms);
+}
+
+/* Relinks in quick succession, each meeting the stream before being dialled, written or closed:
+ * the queue is kept through all of them, each stream carries its Pings in order, what is sent
+ * after the last relink arrives, and nobody is told the peer exited. */
+static void test_relinks_in_quick_succession(void **state)
+{
+    fixture_t *fx = *state;
+    raw_peer_t rp = {0};
+    uint16_t port;
+    rp.listener = raw_listener(&port, 64);
+    actor_pid_t peer;
+    actor_pid_make(&peer, "peer", INADDR_LOOPBACK, port);
+    for (uint64_t round = 0; round < 30; round++) {
+        relink_and_send(fx, &peer, round == 0, true, 2 * round + 1, 2);
+        raw_peer_serve(&rp, 0, 0);
+    }
+    raw_peer_serve(&rp, 60, 5000);
+    assert_true(raw_peer_got(&rp, 60));
+    assert_int_equal(sync_.exits, 0);
+    size_t got = 0;
+    for (size_t i = 0; i < rp.count; i++) {
+        raw_stream_t *rs = &rp.streams[i];
+        for (size_t k = 1; k < rs->count; k++)
+            assert_true(rs->seqs[k] > rs->seqs[k - 1]);
+        got += rs->count;
+        raw_close(rs);
+    }
+    print_message("%zu streams brought %zu of 60 pings\n", rp.count, got);
+    close(rp.listener);
 }
 
 typedef struct flood {
@@ -565,6 +802,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_stop_flushes_queued_messages, setup_alone,
                                         teardown_alone),
         cmocka_unit_test_setup_teardown(test_stop_is_bounded_when_peers_take_nothing, setup_alone,
+                                        teardown_alone),
+        cmocka_unit_test_setup_teardown(test_relink_replaces_a_stale_stream, setup_alone,
+                                        teardown_alone),
+        cmocka_unit_test_setup_teardown(test_relinks_in_quick_succession, setup_alone,
                                         teardown_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,7 +110,7 @@ static void test_sigterm_tears_down(void **state)
     char *argv[] = {"sleepy-framework", c->master_flag,       "--tasks=5",
                     "--duration=1000",  "--name=sleepy-term", NULL};
     pid_t pid = e2e_start(c, argv);
-    bool running = e2e_poll(c, "/tasks", "\"TASK_RUNNING\"", 5, 10000);
+    bool running = e2e_poll(c, "/state-summary", "\"TASK_RUNNING\":5", 1, 10000);
     kill(pid, SIGTERM);
     e2e_run_t run;
     e2e_finish(c, pid, argv[0], 10000, &run);
