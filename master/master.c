@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include "actor/log.h"
 #include "actor/pbcopy.h"
+#include "actor/uuid.h"
 #include "master/master_int.h"
 #include "master/registrar/registrar.h"
 
@@ -40,24 +40,6 @@ void master_options_init(master_options_t *opts)
 double master_now(void)
 {
     return (double)actor_clock_wall() / (double)ACTOR_NS_PER_SEC;
-}
-
-/* A random UUID in its text form, as Mesos makes master ids. */
-static char *uuid_text(void)
-{
-    uint8_t b[16];
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
-        for (size_t i = 0; i < sizeof(b); i++)
-            b[i] = (uint8_t)rand();
-    }
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    char *s = malloc(37);
-    if (s != NULL)
-        snprintf(s, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-                 b[13], b[14], b[15]);
-    return s;
 }
 
 /* ---- the actor ---- */
@@ -302,7 +284,9 @@ actor_err_t master_start(const master_options_t *opts, master_pids_t *pids)
         return ACTOR_ENOMEM;
     start->opts = *opts;
     json_incref(start->opts.flags); /* NULL is allowed */
-    start->id = uuid_text();
+    char master_id[ACTOR_UUID_TEXT_LEN];
+    actor_uuid_text(master_id); /* Mesos names masters by a random UUID */
+    start->id = strdup(master_id);
     start->info = start->id != NULL ? make_info(opts, start->id, &self) : NULL;
     if (start->info == NULL) {
         err = ACTOR_ENOMEM;

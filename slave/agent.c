@@ -11,6 +11,7 @@
 
 #include "actor/http.h"
 #include "actor/log.h"
+#include "actor/master_address.h"
 #include "actor/metrics.h"
 #include "actor/pbcopy.h"
 #include "slave/agent_int.h"
@@ -39,39 +40,9 @@ actor_err_t agent_master_pid(const char *value, char *out, size_t out_len, char 
                              size_t err_len)
 {
     actor_pid_t pid;
-    if (value == NULL || *value == '\0') {
-        snprintf(err, err_len, "--master is required (HOST:PORT of the master)");
+    if (actor_master_pid(value, &pid, err, err_len) != ACTOR_OK)
         return ACTOR_EINVAL;
-    }
-    if (strncmp(value, "zk://", 5) == 0) {
-        snprintf(err, err_len,
-                 "--master=%s: ZooKeeper masters are not supported yet; name the "
-                 "master as HOST:PORT",
-                 value);
-        return ACTOR_EINVAL;
-    }
-    if (strchr(value, '@') != NULL) {
-        if (actor_pid_parse(value, &pid) != ACTOR_OK) {
-            snprintf(err, err_len, "--master=%s: not a PID (name@IP:PORT)", value);
-            return ACTOR_EINVAL;
-        }
-        snprintf(out, out_len, "%s", value);
-        return ACTOR_OK;
-    }
-    const char *colon = strrchr(value, ':');
-    char *end = NULL;
-    unsigned long port = colon != NULL ? strtoul(colon + 1, &end, 10) : 0;
-    if (colon == NULL || colon == value || end == colon + 1 || *end != '\0' || port == 0 ||
-        port + 10000 > 65535) {
-        snprintf(err, err_len, "--master=%s: expected HOST:PORT (the master's HTTP address)",
-                 value);
-        return ACTOR_EINVAL;
-    }
-    snprintf(out, out_len, "master@%.*s:%lu", (int)(colon - value), value, port + 10000);
-    if (actor_pid_parse(out, &pid) != ACTOR_OK) {
-        snprintf(err, err_len, "--master=%s: the host must be an IPv4 address", value);
-        return ACTOR_EINVAL;
-    }
+    actor_pid_format(&pid, out, out_len);
     return ACTOR_OK;
 }
 

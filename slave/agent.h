@@ -54,10 +54,8 @@ typedef struct agent_options {
 /* Fills opts with Mesos's defaults. Cannot fail. */
 void agent_options_init(agent_options_t *opts);
 
-/* Turns a --master value into the master's actor PID text, written to out: "HOST:PORT" names
- * the master's HTTP address, whose actor port is PORT + 10000 by default (DESIGN.md section 2),
- * so "127.0.0.1:5050" gives "master@127.0.0.1:15050"; a PID ("master@IP:PORT") is taken as it is.
- * Returns ACTOR_EINVAL with a message in err for anything else (zk:// comes later). */
+/* actor_master_pid (actor/master_address.h) as the PID's text, written to out:
+ * "127.0.0.1:5050" gives "master@127.0.0.1:15050". ACTOR_EINVAL with a message in err. */
 actor_err_t agent_master_pid(const char *value, char *out, size_t out_len, char *err,
                              size_t err_len);
 

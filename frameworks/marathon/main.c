@@ -62,8 +62,6 @@ int main(int argc, char **argv)
     }
     if (actor_daemon_start(ip, NULL, (int)actor_port) != ACTOR_OK)
         goto out;
-    json_t *flags_json = NULL;
-    flags_to_json(table, &flags_json);
     marathon_options_t mo;
     marathon_options_init(&mo);
     mo.master = master;
@@ -78,11 +76,9 @@ int main(int argc, char **argv)
     mo.decline_offer_duration = (double)decline / 1000;
     mo.local_port_min = (uint32_t)port_min;
     mo.local_port_max = (uint32_t)port_max;
-    mo.flags = flags_json;
     char err[512] = "";
     marathon_server_t *server = NULL;
     actor_err_t rc = marathon_start(&mo, &server, err, sizeof(err));
-    json_decref(flags_json);
     if (rc == ACTOR_OK)
         rc = actor_http_listen(ip, (uint16_t)http_port, marathon_server_pid(server)->id, NULL);
     if (rc != ACTOR_OK) {

@@ -230,7 +230,6 @@ static void marathon_init(actor_t *self, void *state, void *arg)
     m->store = s->store;
     m->batch = store_batch_new(m->store, self, NULL);
     m->start_time = marathon_now();
-    m->next_service_port = m->opts.local_port_min;
     free(s);
     if (marathon_health_new(self, marathon_instance_health, &m->health) != ACTOR_OK)
         LOG_ERROR("Out of memory starting health checks: apps' checks will not run");
@@ -264,7 +263,6 @@ static void free_options(marathon_options_t *o)
     free((char *)o->work_dir);
     free((char *)o->mesos_role);
     free((char *)o->mesos_user);
-    json_decref(o->flags);
 }
 
 static void marathon_fini(actor_t *self, void *state)
@@ -372,8 +370,6 @@ actor_err_t marathon_start(const marathon_options_t *opts, marathon_server_t **o
     s->opts.work_dir = dup_or_null(opts->work_dir);
     s->opts.mesos_role = dup_or_null(opts->mesos_role);
     s->opts.mesos_user = dup_or_null(opts->mesos_user);
-    if (s->opts.flags != NULL)
-        json_incref(s->opts.flags);
     marathon_t probe = {.opts = s->opts};
     actor_err_t rc = marathon_storage_open(&probe, err, err_len);
     s->store = probe.store;

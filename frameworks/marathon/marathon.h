@@ -30,7 +30,6 @@ typedef struct marathon_options {
     double reconciliation_interval; /* seconds between implicit reconciliations (600) */
     double decline_offer_duration;  /* --decline_offer_duration, seconds (120) */
     uint32_t local_port_min, local_port_max; /* service ports (10000, 20000) */
-    json_t *flags; /* /v2/info's marathon_config source; a reference is taken; may be NULL */
 } marathon_options_t;
 
 /* Fills opts with Marathon's defaults. Cannot fail. */

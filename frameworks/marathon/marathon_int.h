@@ -132,7 +132,6 @@ struct marathon {
     marathon_instance_t *instances;
     marathon_deployment_t *deployments;
     marathon_event_stream_t *streams;
-    uint32_t next_service_port;
     store_batch_t *batch;      /* storage.c */
     marathon_health_t *health; /* Marathon-level health checks (health.h) */
     actor_timer_id_t tick_timer;

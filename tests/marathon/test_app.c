@@ -242,10 +242,9 @@ static void test_copy(void **state)
 {
     (void)state;
     /* The last definition is one string, split over two lines. */
-    static const char *const apps[] = {
-        SEED_APP, FULL_APP, "{\"id\": \"x\", \"cmd\": \"c\"}",
-        ("{\"id\": \"x\", \"args\": [], \"cmd\": \"c\", "
-         "\"portDefinitions\": []}")};
+    static const char *const apps[] = {SEED_APP, FULL_APP, "{\"id\": \"x\", \"cmd\": \"c\"}",
+                                       ("{\"id\": \"x\", \"args\": [], \"cmd\": \"c\", "
+                                        "\"portDefinitions\": []}")};
     for (size_t i = 0; i < sizeof(apps) / sizeof(apps[0]); i++) {
         marathon_app_t *app = create(apps[i]);
         marathon_app_t *copy = marathon_app_copy(app);

@@ -90,8 +90,7 @@ static size_t collect(char *data, size_t size, size_t n, void *arg)
 }
 
 /* A Marathon API call: the parsed answer (NULL when empty) and the status. */
-static json_t *api(seed_t *s, const char *method, const char *path, const char *body,
-                   long *status)
+static json_t *api(seed_t *s, const char *method, const char *path, const char *body, long *status)
 {
     char url[256], *text = NULL;
     snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", s->marathon_port, path);
@@ -119,9 +118,10 @@ static int running(seed_t *s)
 {
     long status = 0;
     json_t *j = api(s, "GET", "/v2/apps/web-app", NULL, &status);
-    int n = status == 200 ? (int)json_integer_value(
-                                json_object_get(json_object_get(j, "app"), "tasksRunning"))
-                          : -1;
+    int n =
+        status == 200
+            ? (int)json_integer_value(json_object_get(json_object_get(j, "app"), "tasksRunning"))
+            : -1;
     json_decref(j);
     return n;
 }
@@ -190,8 +190,13 @@ static int setup(void **state)
     snprintf(a_port, sizeof(a_port), "--port=%u", s->master_port);
     snprintf(a_marathon, sizeof(a_marathon), "--marathon_port=%u", s->marathon_port);
     snprintf(a_work, sizeof(a_work), "--work_dir=%s", s->work_dir);
-    char *argv[] = {path,   a_port, a_marathon, a_work, "--resources=cpus:2;mem:2048;disk:1000;ports:[31000-31100]",
-                    "--switch_user=false", NULL};
+    char *argv[] = {path,
+                    a_port,
+                    a_marathon,
+                    a_work,
+                    "--resources=cpus:2;mem:2048;disk:1000;ports:[31000-31100]",
+                    "--switch_user=false",
+                    NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     char log[128];
@@ -251,8 +256,9 @@ static void test_seed_app(void **state)
     assert_true(wait_running(s, 2));
     /* The fetched script runs in each sandbox. */
     char cmd[256];
-    snprintf(cmd, sizeof(cmd), "cat %s/agents/*/slaves/*/frameworks/*/executors/*/runs/*/stdout "
-                               "| grep -c seed-app-started",
+    snprintf(cmd, sizeof(cmd),
+             "cat %s/agents/*/slaves/*/frameworks/*/executors/*/runs/*/stdout "
+             "| grep -c seed-app-started",
              s->work_dir);
     FILE *p = popen(cmd, "r");
     int started = 0;
