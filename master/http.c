@@ -592,6 +592,9 @@ void master_teardown(actor_t *self, master_t *m, actor_http_request_t *req, cons
     actor_http_respond(req, 200, "text/plain", NULL, 0, "", 0);
 }
 
+/* GET / and /ui/...: the web UI (http_ui.c). */
+void master_http_ui(actor_t *self, void *state, actor_http_request_t *req);
+
 const actor_http_route_t master_routes[] = {
     {"/state", "GET", on_state},
     {"/state.json", "GET", on_state},
@@ -608,5 +611,7 @@ const actor_http_route_t master_routes[] = {
     {"/teardown", "POST", on_teardown},
     {"/redirect", "GET", on_redirect},
     {"/api/v1", "POST", master_handle_api},
+    {"/", "GET", master_http_ui},
+    {"/ui/*", "GET", master_http_ui},
 };
 const size_t master_route_count = sizeof(master_routes) / sizeof(master_routes[0]);

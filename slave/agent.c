@@ -554,7 +554,7 @@ actor_err_t agent_start(const agent_options_t *opts, actor_pid_t *pid, char *err
     if (aerr == ACTOR_OK)
         aerr = open_isolation(s, err, err_len);
     if (aerr == ACTOR_OK)
-        aerr = agent_checkpoint_open(s->opts.work_dir, &s->store, err, err_len);
+        aerr = agent_checkpoint_open(s->opts.work_dir, s->opts.simulated, &s->store, err, err_len);
     if (aerr == ACTOR_OK)
         aerr = files_spawn(&s->files);
     if (aerr == ACTOR_OK) {

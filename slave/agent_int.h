@@ -279,7 +279,11 @@ void agent_updates_resend(agent_t *a);
 void agent_updates_free(agent_t *a);
 
 /* ---- checkpoint.c ---- */
-actor_err_t agent_checkpoint_open(const char *work_dir, store_t **store, char *err, size_t err_len);
+/* Opens the checkpoint store, <work_dir>/meta. A simulated agent keeps its checkpoints in
+ * memory: it runs no processes that could outlive it, so a restart has nothing to recover, and
+ * ten thousand of them in one process (mesos-local's benchmarks) hold no files open. */
+actor_err_t agent_checkpoint_open(const char *work_dir, bool simulated, store_t **store, char *err,
+                                  size_t err_len);
 /* A record's key: kind and up to three ids (NULL ends them). A heap string. */
 char *agent_checkpoint_key(const char *kind, const char *a, const char *b, const char *c);
 void agent_checkpoint_close(agent_t *a);

@@ -28,11 +28,12 @@
 
 #define SEP "\x1f"
 
-actor_err_t agent_checkpoint_open(const char *work_dir, store_t **store, char *err, size_t err_len)
+actor_err_t agent_checkpoint_open(const char *work_dir, bool simulated, store_t **store, char *err,
+                                  size_t err_len)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/meta", work_dir);
-    actor_err_t rc = store_open(store, "lmdb", path, NULL);
+    actor_err_t rc = store_open(store, simulated ? "memory" : "lmdb", path, NULL);
     if (rc != ACTOR_OK)
         snprintf(err, err_len, "Failed to open the agent's checkpoints in '%s': %s", path,
                  actor_strerror(rc));

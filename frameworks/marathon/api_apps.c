@@ -10,50 +10,86 @@
 
 #include "actor/log.h"
 #include "frameworks/marathon/api.h"
+#include "frameworks/marathon/app_info.h"
 #include "frameworks/marathon/marathon_int.h"
 #include "proto/task_states.h"
 
 /* ---- AppInfo ---- */
 
-json_t *marathon_app_info(marathon_t *m, const marathon_app_entry_t *e, bool with_tasks)
+/* An instance as the counts and statistics see it (strings borrowed from i). */
+static void task_stat(const marathon_instance_t *i, int64_t now_ns, marathon_task_stat_t *out)
+{
+    bool any = false, all_alive = true;
+    for (size_t k = 0; k < i->health_count; k++) {
+        if (i->health[k].has_result) {
+            any = true;
+            all_alive &= i->health[k].alive;
+        }
+    }
+    int64_t started = 0;
+    *out = (marathon_task_stat_t){
+        .staged_at = i->staged_at,
+        .version = i->version,
+        .staging =
+            i->state == MARATHON_STATE_CREATED || i->state == MESOS__TASK_STATE__TASK_STAGING,
+        .running = i->state == MESOS__TASK_STATE__TASK_RUNNING,
+        .healthy = any && all_alive,
+        .unhealthy = any && !all_alive,
+        .has_life_time = marathon_timestamp_parse(i->started_at, &started) == ACTOR_OK,
+    };
+    if (out->has_life_time)
+        out->life_time = (double)(now_ns - started) / 1e9;
+}
+
+/* The app with the parts `embed` (marathon_embed_t bits) asks for, in Marathon's order. */
+static json_t *app_info(marathon_t *m, const marathon_app_entry_t *e, unsigned embed)
 {
     json_t *j = marathon_app_to_json(e->app);
-    if (j == NULL)
+    marathon_task_stat_t *stats = calloc(e->instance_count + 1, sizeof(*stats));
+    if (j == NULL || stats == NULL) {
+        json_decref(j);
+        free(stats);
         return NULL;
-    uint32_t staged = 0, running = 0, healthy = 0, unhealthy = 0;
-    json_t *tasks = json_array();
-    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next) {
-        if (i->state == MESOS__TASK_STATE__TASK_RUNNING)
-            running++;
-        else if (!mesos_task_state_terminal(i->state))
-            staged++;
-        if (i->health_count > 0 && i->state == MESOS__TASK_STATE__TASK_RUNNING) {
-            bool alive = true, known = true;
-            for (size_t k = 0; k < i->health_count; k++) {
-                alive &= i->health[k].alive;
-                known &= i->health[k].has_result;
-            }
-            if (known)
-                alive ? healthy++ : unhealthy++;
-        }
-        if (with_tasks)
-            json_array_append_new(tasks, marathon_instance_json(m, i));
     }
-    json_object_set_new(j, "tasksStaged", json_integer(staged));
-    json_object_set_new(j, "tasksRunning", json_integer(running));
-    json_object_set_new(j, "tasksHealthy", json_integer(healthy));
-    json_object_set_new(j, "tasksUnhealthy", json_integer(unhealthy));
-    json_t *deployments = json_array();
-    if (e->deployment != NULL)
-        json_array_append_new(deployments, json_pack("{s:s}", "id", e->deployment->id));
-    json_object_set_new(j, "deployments", deployments);
-    if (with_tasks)
+    size_t n = 0;
+    int64_t now = actor_clock_wall();
+    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
+        task_stat(i, now, &stats[n++]);
+    if (embed & MARATHON_EMBED_COUNTS) {
+        marathon_task_counts_t c;
+        marathon_task_counts(stats, n, &c);
+        json_object_set_new(j, "tasksStaged", json_integer(c.staged));
+        json_object_set_new(j, "tasksRunning", json_integer(c.running));
+        json_object_set_new(j, "tasksHealthy", json_integer(c.healthy));
+        json_object_set_new(j, "tasksUnhealthy", json_integer(c.unhealthy));
+    }
+    if (embed & MARATHON_EMBED_DEPLOYMENTS) {
+        json_t *deployments = json_array();
+        if (e->deployment != NULL)
+            json_array_append_new(deployments, json_pack("{s:s}", "id", e->deployment->id));
+        json_object_set_new(j, "deployments", deployments);
+    }
+    if (embed & MARATHON_EMBED_READINESS) /* no readiness checks run: never a result */
+        json_object_set_new(j, "readinessCheckResults", json_array());
+    if (embed & MARATHON_EMBED_TASKS) {
+        json_t *tasks = json_array();
+        for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
+            json_array_append_new(tasks, marathon_instance_json(m, i));
         json_object_set_new(j, "tasks", tasks);
-    else
-        json_decref(tasks);
-    if (e->last_task_failure != NULL)
+    }
+    if ((embed & MARATHON_EMBED_LAST_TASK_FAILURE) && e->last_task_failure != NULL)
         json_object_set(j, "lastTaskFailure", e->last_task_failure);
+    if (embed & MARATHON_EMBED_TASK_STATS)
+        json_object_set_new(j, "taskStats", marathon_task_stats_json(e->app, stats, n));
+    free(stats);
     return j;
+}
+
+json_t *marathon_app_info(marathon_t *m, const marathon_app_entry_t *e, bool with_tasks)
+{
+    return app_info(m, e,
+                    MARATHON_EMBED_COUNTS | MARATHON_EMBED_DEPLOYMENTS |
+                        (with_tasks ? MARATHON_EMBED_TASKS | MARATHON_EMBED_LAST_TASK_FAILURE : 0));
 }
 
 /* ---- answering after the write is durable ---- */
@@ -143,8 +179,40 @@ static void stamp(marathon_app_t *app, const marathon_app_t *before, bool scale_
                                                                      : now);
 }
 
+/* Gives the port definitions of app with port 0 their service ports (before: the app's current
+ * definition, or NULL). Answers and frees app, and returns false, when that fails. */
+static bool assign_service_ports(marathon_t *m, actor_http_request_t *req, marathon_app_t *app,
+                                 const marathon_app_t *before)
+{
+    size_t n = 0, cap = 0;
+    for (const marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next)
+        cap += e->app->port_definition_count;
+    uint32_t *used = calloc(cap + 1, sizeof(*used));
+    for (const marathon_app_entry_t *e = m->apps; used != NULL && e != NULL; e = e->hh.next) {
+        for (size_t k = 0; strcmp(e->id, app->id) != 0 && k < e->app->port_definition_count; k++)
+            used[n++] = e->app->port_definitions[k].port;
+    }
+    uint32_t min = m->opts.local_port_min, max = m->opts.local_port_max;
+    actor_err_t rc = used != NULL
+                         ? marathon_app_assign_service_ports(app, before, used, n, min, max)
+                         : ACTOR_ENOMEM;
+    free(used);
+    if (rc == ACTOR_OK)
+        return true;
+    char message[128];
+    snprintf(message, sizeof(message), "All ports in the range [%u-%u] are already in use",
+             (unsigned)min, (unsigned)max);
+    actor_http_respond_json(
+        req, rc == ACTOR_EADDRINUSE ? 500 : 503,
+        json_pack("{s:s}", "message", rc == ACTOR_EADDRINUSE ? message : "Out of memory"));
+    marathon_app_free(app);
+    return false;
+}
+
 static void create(marathon_t *m, actor_http_request_t *req, marathon_app_t *app)
 {
+    if (!assign_service_ports(m, req, app, NULL))
+        return;
     stamp(app, NULL, false);
     json_t *body = NULL;
     char location[512];
@@ -260,6 +328,8 @@ static void update_app(marathon_t *m, actor_http_request_t *req, const char *id,
         create(m, req, app);
         return;
     }
+    if (!assign_service_ports(m, req, app, e->app))
+        return;
     bool scale = marathon_app_only_scaled(e->app, app);
     stamp(app, e->app, scale);
     marathon_deployment_t *d = marathon_deploy(m, marathon_app_copy(e->app), app,
@@ -392,8 +462,7 @@ void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req)
         }
         const char *filter_id = actor_http_query(req, "id");
         const char *filter_cmd = actor_http_query(req, "cmd");
-        const char *embed = actor_http_query_string(req);
-        bool tasks = embed != NULL && strstr(embed, "apps.tasks") != NULL;
+        unsigned embed = marathon_embed_parse(actor_http_query_string(req), false);
         json_t *apps = json_array();
         for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
             if (filter_id != NULL && strstr(e->id, filter_id) == NULL)
@@ -401,7 +470,7 @@ void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req)
             if (filter_cmd != NULL &&
                 (e->app->cmd == NULL || strcasestr(e->app->cmd, filter_cmd) == NULL))
                 continue;
-            json_array_append_new(apps, marathon_app_info(m, e, tasks));
+            json_array_append_new(apps, app_info(m, e, embed));
         }
         actor_http_respond_json(req, 200, json_pack("{s:o}", "apps", apps));
         return;
@@ -417,7 +486,8 @@ void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req)
     } else if (e == NULL) {
         not_found(req, shown);
     } else if (*rest == '\0' && strcmp(method, "GET") == 0) {
-        actor_http_respond_json(req, 200, json_pack("{s:o}", "app", marathon_app_info(m, e, true)));
+        unsigned embed = marathon_embed_parse(actor_http_query_string(req), true);
+        actor_http_respond_json(req, 200, json_pack("{s:o}", "app", app_info(m, e, embed)));
     } else if (*rest == '\0' && strcmp(method, "DELETE") == 0) {
         delete_app(m, req, e);
     } else if (strcmp(rest, "/restart") == 0 && strcmp(method, "POST") == 0) {

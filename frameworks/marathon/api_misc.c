@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "frameworks/marathon/api.h"
+#include "frameworks/marathon/offers.h"
 #include "proto/task_states.h"
 
 static bool state_wanted(actor_http_request_t *req, const marathon_instance_t *i)
@@ -93,6 +94,22 @@ static void on_deployments(actor_t *self, void *state, actor_http_request_t *req
         req, 200, json_pack("{s:s,s:s}", "deploymentId", revert->id, "version", revert->version));
 }
 
+/* One app of /v2/queue: what it waits for, its backoff, since when, and what the offers did. */
+static json_t *queue_item(marathon_t *m, const marathon_app_entry_t *e, uint32_t count)
+{
+    double now = marathon_now();
+    double left = e->delay_until > now ? e->delay_until - now : 0;
+    marathon_offer_stats_t none;
+    marathon_offer_stats_init(&none, actor_clock_wall()); /* it entered the queue just now */
+    const marathon_offer_stats_t *stats = e->offer_stats != NULL ? e->offer_stats : &none;
+    char since[32];
+    marathon_timestamp(stats->since_ns, since, sizeof(since));
+    return json_pack("{s:i,s:{s:i,s:b},s:s,s:o,s:s,s:o}", "count", (int)count, "delay",
+                     "timeLeftSeconds", (int)(left + 0.999), "overdue", left == 0, "since", since,
+                     "processedOffersSummary", marathon_offer_stats_json(stats), "role",
+                     m->opts.mesos_role, "app", marathon_app_to_json(e->app));
+}
+
 static void on_queue(actor_t *self, void *state, actor_http_request_t *req)
 {
     (void)self;
@@ -118,17 +135,10 @@ static void on_queue(actor_t *self, void *state, actor_http_request_t *req)
         return;
     }
     json_t *queue = json_array();
-    double now = marathon_now();
     for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
-        uint32_t active = marathon_app_active(e, marathon_app_config(e->app));
-        uint32_t count = e->app->instances > active ? e->app->instances - active : 0;
-        if (count == 0)
-            continue;
-        double left = e->delay_until > now ? e->delay_until - now : 0;
-        json_array_append_new(
-            queue, json_pack("{s:o,s:i,s:s,s:{s:i,s:b}}", "app", marathon_app_to_json(e->app),
-                             "count", (int)count, "role", m->opts.mesos_role, "delay",
-                             "timeLeftSeconds", (int)(left + 0.999), "overdue", left == 0));
+        uint32_t count = marathon_launch_queued(e);
+        if (count > 0)
+            json_array_append_new(queue, queue_item(m, e, count));
     }
     actor_http_respond_json(req, 200, json_pack("{s:o}", "queue", queue));
 }
@@ -190,6 +200,9 @@ static void on_unknown(actor_t *self, void *state, actor_http_request_t *req)
     actor_http_respond_json(req, 404, json_pack("{s:s}", "message", "URI not found"));
 }
 
+/* GET / and /ui/...: the web UI (api_ui.c). */
+void marathon_api_ui(actor_t *self, void *state, actor_http_request_t *req);
+
 static const actor_http_route_t routes[] = {
     {"/v2/apps", "GET,POST", marathon_api_apps},
     {"/v2/apps/*", "GET,POST,PUT,PATCH,DELETE", marathon_api_apps},
@@ -202,9 +215,12 @@ static const actor_http_route_t routes[] = {
     {"/v2/info", "GET", on_info},
     {"/v2/leader", "GET", on_leader},
     {"/v2/events", "GET", on_events},
+    {"/v2/eventSubscriptions", "GET,POST,DELETE", marathon_api_event_subscriptions},
     {"/ping", "GET", on_ping},
     {"/metrics", "GET", marathon_api_metrics},
     {"/metrics/prometheus", "GET", marathon_api_metrics},
+    {"/", "GET", marathon_api_ui},
+    {"/ui/*", "GET", marathon_api_ui},
     {"*", NULL, on_unknown},
 };
 

@@ -196,6 +196,19 @@ json_t *marathon_app_to_json(const marathon_app_t *app);
  * err empty when out of memory. */
 char *marathon_app_id_normalize(const char *id, char *err, size_t err_len);
 
+/* Marathon's service ports (AssignDynamicServiceLogic): gives each port definition of app whose
+ * port is 0 a service port from [min, max]: first the ports of `before` (the app's previous
+ * definition, NULL for a new app) in that range that app no longer names, in order, so that an app
+ * whose ports are posted as 0 again keeps them; then the lowest ports of the range that no other
+ * app holds (`used`: the service ports of every other app, in any order, 0s ignored), that
+ * `before` did not hold and that app does not name. Non-zero ports stay as given (Marathon does
+ * not refuse a port another app names: service ports are the user's to keep unique).
+ * ACTOR_OK; ACTOR_EADDRINUSE when the range has too few free ports (app unchanged);
+ * ACTOR_ENOMEM. */
+actor_err_t marathon_app_assign_service_ports(marathon_app_t *app, const marathon_app_t *before,
+                                              const uint32_t *used, size_t used_count, uint32_t min,
+                                              uint32_t max);
+
 /* Whether two versions differ only in `instances` (a scale, not a restart, as Marathon decides
  * between ScaleApplication and RestartApplication); version fields are not compared. An app that
  * did not change at all also counts as only scaled. */

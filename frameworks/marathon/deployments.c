@@ -16,6 +16,7 @@
 #include "actor/log.h"
 #include "actor/uuid.h"
 #include "frameworks/marathon/marathon_int.h"
+#include "frameworks/marathon/offers.h"
 #include "frameworks/marathon/plan.h"
 #include "proto/task_states.h"
 
@@ -69,8 +70,11 @@ static void add_version(marathon_app_entry_t *e, const char *version)
         e->version_count++;
 }
 
-static void app_entry_free(marathon_app_entry_t *e)
+void marathon_app_entry_free(marathon_app_entry_t *e)
 {
+    if (e->offer_stats != NULL)
+        marathon_offer_stats_fini(e->offer_stats);
+    free(e->offer_stats);
     marathon_app_free(e->app);
     for (size_t k = 0; k < e->version_count; k++)
         free(e->versions[k]);
@@ -117,6 +121,15 @@ static json_t *plan_event(const marathon_deployment_t *d, const char *type_field
     return ev;
 }
 
+static void progress_soon(actor_t *self, void *state, void *arg)
+{
+    (void)arg;
+    if (self == NULL)
+        return;
+    marathon_deployments_progress(state);
+    marathon_launch_wanted(state);
+}
+
 marathon_deployment_t *marathon_deploy(marathon_t *m, marathon_app_t *original,
                                        marathon_app_t *target, marathon_action_t action)
 {
@@ -158,8 +171,10 @@ marathon_deployment_t *marathon_deploy(marathon_t *m, marathon_app_t *original,
         for (marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
             marathon_instance_kill(m, i);
     }
-    marathon_deployments_progress(m);
-    marathon_launch_wanted(m);
+    /* Progress right after this handler, not now: a deployment with nothing to do finishes (and
+     * is freed) at once, and the caller still answers with its id. */
+    if (actor_dispatch(actor_self(m->self), progress_soon, NULL) != ACTOR_OK)
+        LOG_ERROR("Out of memory: deployment %s progresses with the next change", d->id);
     return d;
 }
 
@@ -211,7 +226,8 @@ static void kill_some(marathon_t *m, marathon_app_entry_t *e, uint32_t n,
     while (n-- > 0) {
         marathon_instance_t *best = NULL;
         for (marathon_instance_t *i = e->instances; i != NULL; i = i->app_next) {
-            if (i->killing || mesos_task_state_terminal(i->state) || !pick(i, version))
+            if (i->killing || mesos_task_state_terminal(i->state) ||
+                marathon_instance_inactive(i) || !pick(i, version))
                 continue;
             /* Not running yet, then unhealthy, then healthy: the cheapest losses first. */
             bool running =
@@ -234,6 +250,17 @@ static bool any_version(const marathon_instance_t *i, const char *version)
 {
     (void)i, (void)version;
     return true;
+}
+
+void marathon_app_scale_check(marathon_t *m, marathon_app_entry_t *e)
+{
+    if (e->deployment != NULL)
+        return; /* the deployment decides what runs */
+    uint32_t active = marathon_app_active(e, NULL);
+    if (active <= e->app->instances)
+        return;
+    LOG_INFO("%s runs %u instances of %u: killing the surplus", e->id, active, e->app->instances);
+    kill_some(m, e, active - e->app->instances, any_version, NULL);
 }
 
 static bool other_version(const marathon_instance_t *i, const char *version)
@@ -286,7 +313,7 @@ static bool progress_one(marathon_t *m, marathon_deployment_t *d)
         if (e != NULL) {
             marathon_store_app_delete(m, e->id);
             HASH_DEL(m->apps, e);
-            app_entry_free(e);
+            marathon_app_entry_free(e);
         }
         marathon_event(m, "app_terminated_event", json_pack("{s:s}", "appId", d->app_id));
         return true;

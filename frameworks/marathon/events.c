@@ -6,7 +6,8 @@
  *
  * with a blank line after each. `event_type=` (repeatable) filters. A subscriber that reads too
  * slowly is dropped by the HTTP server (its close callback removes it here): Marathon never waits
- * for one.
+ * for one. Every event also goes, as the same JSON, to the HTTP callback subscribers
+ * (subscriptions.c), and past the alert rules (alerts.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,9 @@ void marathon_event(marathon_t *m, const char *type, json_t *event)
 {
     if (event == NULL)
         return;
-    if (m->streams == NULL) {
+    marathon_alerts_event(m, type, event);
+    bool callbacks = marathon_subscriptions_active(m);
+    if (m->streams == NULL && !callbacks) {
         json_decref(event);
         return; /* nobody listens: no event costs anything */
     }
@@ -67,6 +70,8 @@ void marathon_event(marathon_t *m, const char *type, json_t *event)
     json_object_set_new(event, "timestamp", json_string(now));
     char *data = json_dumps(event, JSON_COMPACT);
     json_decref(event);
+    if (data != NULL && callbacks) /* the same JSON, POSTed to each callback URL */
+        marathon_subscriptions_publish(m, data, strlen(data));
     char *frame = NULL;
     int len = data != NULL ? asprintf(&frame, "event: %s\ndata: %s\n\n", type, data) : -1;
     free(data);
@@ -126,4 +131,6 @@ void marathon_events_close(marathon_t *m)
 {
     while (m->streams != NULL)
         unlink_stream(m, m->streams->stream);
+    marathon_subscriptions_close(m);
+    marathon_alerts_close(m);
 }

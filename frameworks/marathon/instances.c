@@ -3,6 +3,13 @@
  * Marathon: a task that ends is forgotten, and, unless Marathon killed it, counts as a failure
  * that backs the app's launches off (backoffSeconds x backoffFactor^n, capped at
  * maxLaunchDelaySeconds) and becomes its lastTaskFailure; the launch queue then replaces it.
+ *
+ * An instance whose agent is away (TASK_UNREACHABLE) follows its app's unreachableStrategy: it
+ * still counts until inactiveAfterSeconds, then no longer does (UnreachableInactive: the launch
+ * queue replaces it), and after expungeAfterSeconds it is forgotten (a task Marathon does not know
+ * is killed when it shows up again). One that comes back in time counts again, and Marathon's scale
+ * check kills what now runs beyond the app's instances, by its killSelection. Its health checks
+ * pause meanwhile, as Marathon does not judge unreachable instances by them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +20,7 @@
 #include "actor/log.h"
 #include "frameworks/marathon/backoff.h"
 #include "frameworks/marathon/marathon_int.h"
+#include "frameworks/marathon/plan.h"
 #include "proto/task_states.h"
 
 marathon_app_entry_t *marathon_app_find(marathon_t *m, const char *id)
@@ -90,9 +98,16 @@ void marathon_instance_remove(marathon_t *m, marathon_instance_t *i)
     free(i);
 }
 
+bool marathon_instance_inactive(const marathon_instance_t *i)
+{
+    return i->unreachable &&
+           marathon_unreachable_phase(i->app->app, marathon_now() - i->unreachable_since) !=
+               MARATHON_UNREACHABLE_ACTIVE;
+}
+
 static bool counts(const marathon_instance_t *i, const char *version)
 {
-    return !i->killing && !mesos_task_state_terminal(i->state) &&
+    return !i->killing && !mesos_task_state_terminal(i->state) && !marathon_instance_inactive(i) &&
            (version == NULL || strcmp(i->version, version) == 0);
 }
 
@@ -201,6 +216,47 @@ static json_t *status_event(const marathon_instance_t *i, const Mesos__TaskStatu
                      "host", i->host, "version", i->version);
 }
 
+/* Marks an instance unreachable (its agent is away) or reachable again. Marathon does not judge
+ * an unreachable instance by its health checks: they stop until it runs again. */
+static void set_unreachable(marathon_t *m, marathon_instance_t *i, bool unreachable)
+{
+    if (unreachable && !i->unreachable) {
+        i->unreachable_since = marathon_now();
+        LOG_INFO("Task %s of %s is unreachable", i->task_id, i->app->id);
+        if (i->watched && m->health != NULL)
+            marathon_health_unwatch(m->health, i->task_id);
+        i->watched = false;
+    }
+    if (!unreachable)
+        i->unreachable_since = 0;
+    i->unreachable = unreachable;
+}
+
+void marathon_instances_expunge(marathon_t *m)
+{
+    double now = marathon_now();
+    bool changed = false;
+    marathon_instance_t *i, *tmp;
+    HASH_ITER(hh, m->instances, i, tmp)
+    {
+        if (!i->unreachable)
+            continue;
+        marathon_unreachable_phase_t phase =
+            marathon_unreachable_phase(i->app->app, now - i->unreachable_since);
+        if (phase != MARATHON_UNREACHABLE_EXPUNGE && !i->killing)
+            continue;
+        LOG_INFO("Expunging unreachable task %s of %s (%s)", i->task_id, i->app->id,
+                 i->killing ? "killed" : "past expungeAfterSeconds");
+        marathon_store_instance_delete(m, i->task_id);
+        marathon_instance_remove(m, i);
+        changed = true;
+    }
+    if (changed) {
+        marathon_deployments_progress(m);
+        marathon_launch_wanted(m);
+    }
+}
+
 void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
 {
     m->status_updates++;
@@ -227,11 +283,8 @@ void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
                                   i->app->app->health_check_count) == ACTOR_OK)
             i->watched = true;
     }
-    i->unreachable = status->state == MESOS__TASK_STATE__TASK_UNREACHABLE;
-    if (i->unreachable && i->unreachable_since == 0)
-        i->unreachable_since = marathon_now();
-    if (!i->unreachable)
-        i->unreachable_since = 0;
+    bool was_unreachable = i->unreachable;
+    set_unreachable(m, i, status->state == MESOS__TASK_STATE__TASK_UNREACHABLE);
     if (status->has_healthy && i->health_count > 0) {
         /* A Mesos-level (COMMAND) check reported by the executor. */
         marathon_health_result_t *h = &i->health[0];
@@ -257,7 +310,13 @@ void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
             strcmp(i->version, marathon_app_config(e->app)) == 0)
             e->failures = 0; /* a healthy start resets the backoff, as a new version does */
         marathon_store_instance(m, i);
+        if (was_unreachable && !i->unreachable) {
+            LOG_INFO("Task %s of %s is reachable again", i->task_id, e->id);
+            marathon_app_scale_check(m, e);
+        }
         marathon_deployments_progress(m);
+        if (i->unreachable)
+            marathon_launch_wanted(m); /* a replacement, once it is inactive */
         return;
     }
     /* Whatever ends a task Marathon did not kill (an app's task is meant to run forever)

@@ -13,6 +13,7 @@
 #include "actor/log.h"
 #include "actor/pbcopy.h"
 #include "frameworks/marathon/marathon_int.h"
+#include "frameworks/marathon/offers.h"
 #include "frameworks/marathon/placement.h"
 #include "frameworks/marathon/plan.h"
 #include "proto/task_states.h"
@@ -43,8 +44,34 @@ uint32_t marathon_launch_needed(const marathon_t *m, const marathon_app_entry_t 
     return need;
 }
 
+uint32_t marathon_launch_queued(const marathon_app_entry_t *e)
+{
+    if (e->deployment != NULL && e->deployment->action == MARATHON_STOP)
+        return 0;
+    uint32_t active = marathon_app_active(e, marathon_app_config(e->app));
+    return e->app->instances > active ? e->app->instances - active : 0;
+}
+
+/* Keeps an offer summary for each app in the queue, from when it enters until it leaves. */
+static void track_queue(marathon_t *m)
+{
+    for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
+        bool queued = marathon_launch_queued(e) > 0;
+        if (queued && e->offer_stats == NULL) {
+            e->offer_stats = malloc(sizeof(*e->offer_stats));
+            if (e->offer_stats != NULL)
+                marathon_offer_stats_init(e->offer_stats, actor_clock_wall());
+        } else if (!queued && e->offer_stats != NULL) {
+            marathon_offer_stats_fini(e->offer_stats);
+            free(e->offer_stats);
+            e->offer_stats = NULL;
+        }
+    }
+}
+
 void marathon_launch_wanted(marathon_t *m)
 {
+    track_queue(m);
     /* Offers may be away for two reasons: suppressed, or declined with a filter. Either way a
      * need brings them back, at most once every few seconds (Marathon's
      * --min_revive_offers_interval) so that needs no offer can meet do not flood the master. */
@@ -96,32 +123,36 @@ static Mesos__Offer *agent_view(const Mesos__Offer *offer)
     return PB_COPY(Mesos__Offer, &trimmed);
 }
 
-/* Launches what fits of app e on the offer; adds the TaskInfos to tasks. */
-static void match_app(marathon_t *m, marathon_app_entry_t *e, const Mesos__Offer *offer,
-                      resources_t *remaining, Mesos__TaskInfo ***tasks, size_t *task_count)
+/* Launches up to need instances of app e on the offer; adds the TaskInfos to tasks. Returns how
+ * many it launched; *rejects gets why the offer did not fit the next one (marathon_reject_t). */
+static uint32_t match_app(marathon_t *m, marathon_app_entry_t *e, uint32_t need,
+                          const Mesos__Offer *offer, resources_t *remaining,
+                          Mesos__TaskInfo ***tasks, size_t *task_count, unsigned *rejects)
 {
-    uint32_t need = marathon_launch_needed(m, e);
     uint64_t seed = (uint64_t)(marathon_now() * 1e6);
+    uint32_t launched = 0;
+    *rejects = 0;
     while (need-- > 0) {
         size_t placed_count = 0;
         marathon_placed_t *placed = placed_of(e, &placed_count);
         bool allowed =
             placed != NULL && marathon_constraints_allow(e->app, offer, placed, placed_count);
         free(placed);
-        if (!allowed)
-            return;
+        if (!allowed) {
+            *rejects = MARATHON_REJECT_CONSTRAINT;
+            return launched;
+        }
         marathon_match_t match;
         marathon_match_init(&match);
-        unsigned rejects = 0;
         char *task_id = NULL;
         Mesos__TaskInfo *info = NULL;
-        if (marathon_match(e->app, offer, m->opts.mesos_role, remaining, &seed, &match, &rejects) !=
+        if (marathon_match(e->app, offer, m->opts.mesos_role, remaining, &seed, &match, rejects) !=
                 ACTOR_OK ||
             marathon_task_id_new(e->id, &task_id) != ACTOR_OK ||
             marathon_task_build(e->app, offer, task_id, &match, &info) != ACTOR_OK) {
             free(task_id);
             marathon_match_fini(&match);
-            return;
+            return launched;
         }
         Mesos__TaskInfo **grown = realloc(*tasks, (*task_count + 1) * sizeof(**tasks));
         marathon_instance_t *i =
@@ -138,10 +169,30 @@ static void match_app(marathon_t *m, marathon_app_entry_t *e, const Mesos__Offer
             i->agent = agent_view(offer);
             marathon_store_instance(m, i);
             m->tasks_launched++;
+            launched++;
         }
         free(task_id);
         marathon_match_fini(&match);
     }
+    return launched;
+}
+
+/* Offers app e the offer, and records in its summary whether it used it. */
+static void offer_app(marathon_t *m, marathon_app_entry_t *e, const Mesos__Offer *offer,
+                      resources_t *remaining, Mesos__TaskInfo ***tasks, size_t *task_count)
+{
+    uint32_t need = marathon_launch_needed(m, e);
+    if (need == 0)
+        return;
+    unsigned rejects = 0;
+    uint32_t launched = match_app(m, e, need, offer, remaining, tasks, task_count, &rejects);
+    if (e->offer_stats == NULL)
+        return;
+    if (launched > 0)
+        marathon_offer_stats_used(e->offer_stats, actor_clock_wall());
+    else if (marathon_offer_stats_unused(e->offer_stats, offer->agent_id->value, rejects,
+                                         actor_clock_wall()) != ACTOR_OK)
+        LOG_WARNING("Out of memory keeping the offer summary of %s", e->id);
 }
 
 void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count)
@@ -157,7 +208,7 @@ void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count)
         Mesos__TaskInfo **tasks = NULL;
         size_t task_count = 0;
         for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
-            match_app(m, e, offer, &remaining, &tasks, &task_count);
+            offer_app(m, e, offer, &remaining, &tasks, &task_count);
             wanted |= marathon_launch_needed(m, e) > 0;
         }
         resources_fini(&remaining);
@@ -174,6 +225,7 @@ void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count)
             mesos__task_info__free_unpacked(tasks[t], NULL);
         free(tasks);
     }
+    track_queue(m);
     if (!wanted && !m->suppressed) {
         /* Nothing to launch: stop offers until something changes (a new app, a failure). */
         bool any = false;

@@ -20,6 +20,11 @@ int main(int argc, char **argv)
     uint64_t http_port = 0, actor_port = 0, task_launch_timeout = 0, decline = 0;
     uint64_t port_min = 0, port_max = 0;
     double failover_timeout = 0;
+    /* Event callbacks and alerts (subscriptions.c, alerts.c). */
+    char *event_subscriber = NULL, *http_endpoints = NULL;
+    char *alert_smtp = NULL, *alert_to = NULL, *alert_from = NULL;
+    uint64_t callback_timeout = 0, callback_queue = 0, callback_failures = 0;
+    uint64_t alert_interval = 0, alert_per_minute = 0;
     flags_flag_t table[] = {
         FLAGS_STRING("master", &master, NULL, "The Mesos master: HOST:PORT (or its PID)"),
         FLAGS_STRING("ip", &ip, "127.0.0.1", "IP address to listen on"),
@@ -40,6 +45,25 @@ int main(int argc, char **argv)
                    "Milliseconds an unused offer's resources stay away"),
         FLAGS_UINT("local_port_min", &port_min, "10000", "Lowest service port"),
         FLAGS_UINT("local_port_max", &port_max, "20000", "Highest service port"),
+        FLAGS_STRING("event_subscriber", &event_subscriber, NULL,
+                     "http_callback (accepted for Marathon 1.4: event callbacks are always on)"),
+        FLAGS_STRING("http_endpoints", &http_endpoints, NULL,
+                     "Callback URLs subscribed to events at start, comma-separated"),
+        FLAGS_UINT("http_event_callback_slow_consumer_timeout", &callback_timeout, "10000",
+                   "Milliseconds an event callback may take before it counts as failed"),
+        FLAGS_UINT("http_event_callback_queue", &callback_queue, "1024",
+                   "Events queued per callback subscriber (the oldest are dropped beyond)"),
+        FLAGS_UINT("http_event_callback_max_failures", &callback_failures, "10",
+                   "Failed deliveries in a row after which a callback subscriber is dropped"),
+        FLAGS_STRING("alert_smtp", &alert_smtp, NULL,
+                     "Mail alerts through this server: smtp://HOST:PORT (or smtps://)"),
+        FLAGS_STRING("alert_to", &alert_to, NULL, "Alert recipients, comma-separated"),
+        FLAGS_STRING("alert_from", &alert_from, NULL,
+                     "Alert sender (default: marathon@<hostname>)"),
+        FLAGS_UINT("alert_interval", &alert_interval, "300",
+                   "Seconds between two alert mails about one app (the rest go in a digest)"),
+        FLAGS_UINT("alert_max_per_minute", &alert_per_minute, "10",
+                   "Alert mails per minute over all apps"),
         FLAGS_END,
     };
     flags_options_t fo = {.env_prefix = "MARATHON_"};
@@ -76,7 +100,25 @@ int main(int argc, char **argv)
     mo.decline_offer_duration = (double)decline / 1000;
     mo.local_port_min = (uint32_t)port_min;
     mo.local_port_max = (uint32_t)port_max;
+    mo.event_subscriber = event_subscriber;
+    mo.http_endpoints = http_endpoints;
+    mo.http_event_callback_timeout = (double)callback_timeout / 1000;
+    mo.http_event_callback_queue =
+        callback_queue > UINT32_MAX ? UINT32_MAX : (uint32_t)callback_queue;
+    mo.http_event_callback_max_failures =
+        callback_failures > UINT32_MAX ? UINT32_MAX : (uint32_t)callback_failures;
+    mo.alert_smtp = alert_smtp;
+    mo.alert_to = alert_to;
+    mo.alert_from = alert_from;
+    mo.alert_interval = (double)alert_interval;
+    mo.alert_max_per_minute =
+        alert_per_minute > UINT32_MAX ? UINT32_MAX : (uint32_t)alert_per_minute;
     char err[512] = "";
+    if (marathon_notify_options_check(&mo, err, sizeof(err)) != ACTOR_OK) {
+        fprintf(stderr, "%s\n", err);
+        actor_runtime_stop();
+        goto out;
+    }
     marathon_server_t *server = NULL;
     actor_err_t rc = marathon_start(&mo, &server, err, sizeof(err));
     if (rc == ACTOR_OK)

@@ -210,7 +210,8 @@ static void tick(actor_t *self, void *state, void *arg)
         last_reconciliation = now;
         scheduler_driver_reconcile(m->driver, NULL, NULL, 0);
     }
-    marathon_launch_wanted(m); /* backoffs end with time */
+    marathon_instances_expunge(m);
+    marathon_launch_wanted(m); /* backoffs and unreachable instances' grace end with time */
     m->tick_timer = actor_delay(self, ACTOR_NS_PER_SEC, tick, NULL);
 }
 
@@ -296,13 +297,7 @@ static void marathon_fini(actor_t *self, void *state)
     HASH_ITER(hh, m->apps, e, etmp)
     {
         HASH_DEL(m->apps, e);
-        marathon_app_free(e->app);
-        for (size_t k = 0; k < e->version_count; k++)
-            free(e->versions[k]);
-        free(e->versions);
-        json_decref(e->last_task_failure);
-        free(e->id);
-        free(e);
+        marathon_app_entry_free(e);
     }
     free(m->framework_id);
     free_options(&m->opts);

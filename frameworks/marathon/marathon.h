@@ -30,10 +30,35 @@ typedef struct marathon_options {
     double reconciliation_interval; /* seconds between implicit reconciliations (600) */
     double decline_offer_duration;  /* --decline_offer_duration, seconds (120) */
     uint32_t local_port_min, local_port_max; /* service ports (10000, 20000) */
+
+    /* ---- event callbacks and alerts (subscriptions.c, alerts.c) ----
+     * Strings are borrowed: they must outlive the server (until marathon_stop). Zero numbers
+     * mean the defaults named here, so options from marathon_options_init work unchanged. */
+    const char *event_subscriber; /* --event_subscriber: NULL or "http_callback" (subscriptions
+                                     are always on; the flag is accepted as Marathon 1.4's) */
+    const char *http_endpoints;   /* --http_endpoints: callback URLs subscribed at start,
+                                     comma-separated (NULL: none) */
+    double http_event_callback_timeout;        /* seconds a callback may take (0: 10, as Marathon's
+                                                  --http_event_callback_slow_consumer_timeout) */
+    uint32_t http_event_callback_queue;        /* events queued per subscriber, oldest dropped when
+                                                  full (0: 1024) */
+    uint32_t http_event_callback_max_failures; /* consecutive failed deliveries after which a
+                                                  subscriber is dropped (0: 10) */
+    const char *alert_smtp;        /* --alert_smtp: smtp://HOST:PORT (or smtps://); NULL: no mail */
+    const char *alert_to;          /* --alert_to: recipients, comma-separated */
+    const char *alert_from;        /* --alert_from (NULL: marathon@<hostname>) */
+    double alert_interval;         /* seconds between two mails about one app (0: 300) */
+    uint32_t alert_max_per_minute; /* mails per minute over all apps (0: 10) */
 } marathon_options_t;
 
 /* Fills opts with Marathon's defaults. Cannot fail. */
 void marathon_options_init(marathon_options_t *opts);
+
+/* Checks the event callback and alert options (http_endpoints, alert_smtp, alert_to,
+ * alert_from): ACTOR_OK, or ACTOR_EINVAL with a one-line message in err naming the flag. Cannot
+ * block. */
+actor_err_t marathon_notify_options_check(const marathon_options_t *opts, char *err,
+                                          size_t err_len);
 
 /* A running Marathon: its actor and its scheduler driver. */
 typedef struct marathon_server marathon_server_t;

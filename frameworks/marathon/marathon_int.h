@@ -89,7 +89,9 @@ struct marathon_app_entry {
     double delay_until;                /* wall seconds: no launch before (backoff) */
     json_t *last_task_failure;         /* lastTaskFailure, or NULL */
     marathon_deployment_t *deployment; /* the deployment that locks it, or NULL */
-    UT_hash_handle hh;                 /* marathon->apps */
+    /* launch.c: the offers seen while it waits in the queue (offers.h); NULL when not queued */
+    struct marathon_offer_stats *offer_stats;
+    UT_hash_handle hh; /* marathon->apps */
 };
 
 typedef enum marathon_action {
@@ -137,6 +139,10 @@ struct marathon {
     actor_timer_id_t tick_timer;
     /* Counters for /metrics. */
     uint64_t tasks_launched, offers_received, offers_declined, status_updates;
+    /* ---- event callbacks and alerts: created on first use, freed by marathon_events_close ---- */
+    struct marathon_subscriptions *subscriptions; /* subscriptions.c */
+    struct marathon_alerts *alerts;               /* alerts.c */
+    bool notify_closed; /* marathon_events_close ran: neither is created again */
 };
 
 /* The configuration an instance runs: the app's lastConfigChangeAt (a scale makes a new version
@@ -188,6 +194,12 @@ uint32_t marathon_app_active(const marathon_app_entry_t *e, const char *version)
 /* Healthy instances of a version (RUNNING, and every health check alive; without checks,
  * RUNNING counts as healthy). */
 uint32_t marathon_app_healthy(const marathon_app_entry_t *e, const char *version);
+/* Unreachable past its app's inactiveAfterSeconds (UnreachableInactive): no longer counted, a
+ * replacement launches. */
+bool marathon_instance_inactive(const marathon_instance_t *i);
+/* Once a tick: expunges unreachable instances past expungeAfterSeconds and those Marathon
+ * killed while unreachable (the kill cannot reach them). */
+void marathon_instances_expunge(marathon_t *m);
 /* RUNNING, not being killed, and every health check alive. */
 bool marathon_instance_healthy(const marathon_instance_t *i);
 /* The Task JSON of /v2/tasks and /v2/apps/{id}/tasks. */
@@ -205,10 +217,13 @@ void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count);
 void marathon_launch_wanted(marathon_t *m);
 /* How many more instances of the current version an app wants launched now. */
 uint32_t marathon_launch_needed(const marathon_t *m, const marathon_app_entry_t *e);
+/* How many instances of its current version an app still waits for (the /v2/queue `count`). */
+uint32_t marathon_launch_queued(const marathon_app_entry_t *e);
 
 /* ---- deployments.c ---- */
 /* Creates the deployment for an app write (original NULL: start; target NULL: stop) and applies
- * it: stores the app, kills or launches as needed. Returns the deployment (owned by m). */
+ * it: stores the app, kills or launches as needed, and progresses it right after the current
+ * handler. Returns the deployment (owned by m; valid until the handler returns). */
 marathon_deployment_t *marathon_deploy(marathon_t *m, marathon_app_t *original,
                                        marathon_app_t *target, marathon_action_t action);
 /* Advances every deployment after instances changed: kills old instances that new healthy
@@ -217,6 +232,11 @@ void marathon_deployments_progress(marathon_t *m);
 /* A restart's next step for an app: how many old instances to kill and new ones to start now
  * under its upgradeStrategy (plan.h's arithmetic on the app's instance counts). */
 void marathon_app_rollout(const marathon_app_entry_t *e, marathon_restart_step_t *step);
+/* Marathon's scale check for an app no deployment holds: kills what runs beyond its instances
+ * (an unreachable instance that came back after its replacement), by its killSelection. */
+void marathon_app_scale_check(marathon_t *m, marathon_app_entry_t *e);
+/* Frees an app's entry (not removing it from m->apps). */
+void marathon_app_entry_free(marathon_app_entry_t *e);
 /* Cancels a deployment: with revert, a new deployment goes back to the original. */
 marathon_deployment_t *marathon_deployment_cancel(marathon_t *m, marathon_deployment_t *d,
                                                   bool revert);
@@ -228,6 +248,26 @@ const char *marathon_action_name(marathon_action_t a);
  * the reference is stolen. */
 void marathon_event(marathon_t *m, const char *type, json_t *event);
 void marathon_events_close(marathon_t *m);
+
+/* ---- subscriptions.c: HTTP callback subscriptions (/v2/eventSubscriptions) ---- */
+/* True when some callback subscriber wants events (loads the stored subscribers on first use). */
+bool marathon_subscriptions_active(marathon_t *m);
+/* Queues an event (its JSON, len bytes, copied) for every subscriber; never blocks. */
+void marathon_subscriptions_publish(marathon_t *m, const char *json, size_t len);
+/* Stops deliveries under way and frees the subscribers (they stay stored). */
+void marathon_subscriptions_close(marathon_t *m);
+/* Checks a callback URL (http or https, a host, at most 500 bytes): true, or false with the
+ * reason in err ("must be an http or https URL", ...). */
+bool marathon_callback_url_check(const char *url, char *err, size_t err_len);
+/* GET, POST and DELETE /v2/eventSubscriptions. */
+void marathon_api_event_subscriptions(actor_t *self, void *state, actor_http_request_t *req);
+
+/* ---- alerts.c: alert mails (--alert_smtp) ---- */
+/* Looks at an event (borrowed, before eventType is added) and mails an alert for a failed task,
+ * an unhealthy instance killed or a failed deployment, within the rate limits. */
+void marathon_alerts_event(marathon_t *m, const char *type, const json_t *event);
+/* Abandons mails under way and frees the alert state. */
+void marathon_alerts_close(marathon_t *m);
 
 /* ---- api_*.c ---- */
 void marathon_http_install(marathon_t *m);

@@ -22,6 +22,19 @@ void marathon_scale_counts(uint32_t active, uint32_t sentenced, uint32_t scale_t
     *start = s > 0 ? (uint32_t)s : 0;
 }
 
+/* ---- Unreachable instances ---- */
+
+marathon_unreachable_phase_t marathon_unreachable_phase(const marathon_app_t *app, double seconds)
+{
+    if (app->unreachable_disabled)
+        return MARATHON_UNREACHABLE_ACTIVE;
+    if (seconds >= app->unreachable_expunge_after_seconds)
+        return MARATHON_UNREACHABLE_EXPUNGE;
+    if (seconds >= app->unreachable_inactive_after_seconds)
+        return MARATHON_UNREACHABLE_INACTIVE;
+    return MARATHON_UNREACHABLE_ACTIVE;
+}
+
 /* ---- Rolling restart ---- */
 
 static double unit_interval(double v)

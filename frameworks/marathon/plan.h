@@ -49,6 +49,22 @@
 void marathon_scale_counts(uint32_t active, uint32_t sentenced, uint32_t scale_to, uint32_t *kill,
                            uint32_t *start);
 
+/* ---- Unreachable instances ---- */
+
+/* Where an instance whose agent is unreachable stands under its app's unreachableStrategy
+ * (Marathon's UnreachableStrategy): */
+typedef enum marathon_unreachable_phase {
+    MARATHON_UNREACHABLE_ACTIVE,   /* Unreachable: still counted, nothing replaces it yet */
+    MARATHON_UNREACHABLE_INACTIVE, /* UnreachableInactive: not counted, a replacement launches;
+                                      kept in case it comes back */
+    MARATHON_UNREACHABLE_EXPUNGE,  /* forgotten: killed if it ever comes back */
+} marathon_unreachable_phase_t;
+
+/* The phase after `seconds` unreachable: inactive from inactiveAfterSeconds on, expunged from
+ * expungeAfterSeconds on (so at once with Marathon's default {0, 0}); always active when the
+ * strategy is "disabled". Cannot fail. */
+marathon_unreachable_phase_t marathon_unreachable_phase(const marathon_app_t *app, double seconds);
+
 /* ---- Rolling restart ---- */
 
 /* Where a restart stands; "healthy" means running and passing every health check (and ready),

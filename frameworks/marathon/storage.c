@@ -7,7 +7,8 @@
  *   fwid                  the framework id (text)
  *   app  <id>             the current definition (Marathon's canonical JSON)
  *   ver  <id> <version>   every stored version (JSON)
- *   inst <task id>        an instance (JSON)
+ *   inst <task id>        an instance (JSON; an unreachable one with the time its agent went
+ *                         away, so that its unreachableStrategy clock survives a restart)
  *   dep  <id>             a deployment (JSON)
  *
  * (fields separated by the unit separator 0x1f). With no --work_dir the store is in memory.
@@ -93,10 +94,11 @@ static json_t *instance_record(const marathon_instance_t *i)
     json_t *ports = json_array();
     for (size_t k = 0; k < i->port_count; k++)
         json_array_append_new(ports, json_integer(i->ports[k]));
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:s,s:s,s:f,s:b}", "taskId", i->task_id, "appId",
-                     i->app->id, "version", i->version, "agentId", i->agent_id, "host", i->host,
-                     "ports", ports, "state", i->state, "stagedAt", i->staged_at, "startedAt",
-                     i->started_at, "stagedTime", i->staged_time, "killing", i->killing);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:i,s:s,s:s,s:f,s:b,s:f}", "taskId", i->task_id,
+                     "appId", i->app->id, "version", i->version, "agentId", i->agent_id, "host",
+                     i->host, "ports", ports, "state", i->state, "stagedAt", i->staged_at,
+                     "startedAt", i->started_at, "stagedTime", i->staged_time, "killing",
+                     i->killing, "unreachableSince", i->unreachable ? i->unreachable_since : 0.0);
 }
 
 void marathon_store_instance(marathon_t *m, marathon_instance_t *i)
@@ -254,6 +256,8 @@ static bool recover_record(void *arg, const void *key, size_t key_len, const voi
                      json_string_value(json_object_get(json, "startedAt")) ?: "");
             i->staged_time = json_real_value(json_object_get(json, "stagedTime"));
             i->killing = json_is_true(json_object_get(json, "killing"));
+            i->unreachable_since = json_number_value(json_object_get(json, "unreachableSince"));
+            i->unreachable = i->unreachable_since > 0;
         }
     } else if (strcmp(s->kind, "dep") == 0) {
         marathon_deployment_t *d = calloc(1, sizeof(*d));

@@ -1,45 +1,17 @@
 /*
  * mesos-executor: the command executor (executor.h). The agent starts it in the task's sandbox
  * with MESOS_AGENT_PID, MESOS_FRAMEWORK_ID, MESOS_EXECUTOR_ID, MESOS_DIRECTORY and the rest of
- * Mesos's executor environment; it serves actor messages on the agent's IP, on any free port.
- * SIGTERM or SIGINT shuts it down as ShutdownExecutorMessage does (the task is killed first).
+ * Mesos's executor environment (read by the executor driver); it serves actor messages on the
+ * agent's IP, on any free port. SIGTERM or SIGINT shuts it down as ShutdownExecutorMessage does
+ * (the task is killed first).
  */
-#include <arpa/inet.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "actor/flags.h"
 #include "actor/log.h"
 #include "slave/executor/executor.h"
 
 extern char **environ;
-
-static struct {
-    pthread_mutex_t lock;
-    bool stopping; /* the runtime is going: no more dispatches */
-    actor_pid_t executor;
-    sigset_t signals;
-} sig = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-/* Turns SIGTERM and SIGINT (blocked in every thread) into a shutdown of the executor. */
-static void *signal_main(void *unused)
-{
-    (void)unused;
-    for (;;) {
-        int signo = 0;
-        if (sigwait(&sig.signals, &signo) != 0)
-            continue;
-        pthread_mutex_lock(&sig.lock);
-        if (!sig.stopping) {
-            LOG_INFO("Received signal %d", signo);
-            executor_shutdown(&sig.executor);
-        }
-        pthread_mutex_unlock(&sig.lock);
-    }
-    return NULL;
-}
 
 static int parse_flags(int argc, char **argv)
 {
@@ -73,49 +45,15 @@ int main(int argc, char **argv)
     int rc = parse_flags(argc, argv);
     if (rc >= 0)
         return rc;
-    executor_options_t opts;
+    executor_options_t opts = {.environ = environ};
+    executor_driver_options_init(&opts.driver);
     char err[512];
-    if (executor_options_from_env(&opts, environ, err, sizeof(err)) != ACTOR_OK) {
+    if (executor_driver_options_from_env(&opts.driver, environ, err, sizeof(err)) != ACTOR_OK ||
+        executor_driver_runtime_start(&opts.driver, err, sizeof(err)) != ACTOR_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-
-    sigemptyset(&sig.signals);
-    sigaddset(&sig.signals, SIGTERM);
-    sigaddset(&sig.signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sig.signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    char ip[INET_ADDRSTRLEN];
-    struct in_addr addr = {.s_addr = htonl(opts.agent.ip)};
-    inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-    actor_runtime_options_t ropts;
-    actor_runtime_options_init(&ropts);
-    ropts.ip = ip;
-    ropts.port = 0;
-    ropts.workers = 1;
-    actor_err_t err_code = actor_runtime_start(&ropts);
-    if (err_code != ACTOR_OK) {
-        fprintf(stderr, "Failed to start the actor runtime on %s: %s\n", ip,
-                actor_strerror(err_code));
-        return 1;
-    }
-    int exit_code = 0;
-    err_code = executor_spawn(&opts, &exit_code, &sig.executor);
-    if (err_code != ACTOR_OK) {
-        fprintf(stderr, "Failed to start the executor: %s\n", actor_strerror(err_code));
-        actor_runtime_stop();
-        return 1;
-    }
-    pthread_t thread;
-    if (pthread_create(&thread, NULL, signal_main, NULL) == 0)
-        pthread_detach(thread);
-    else
-        LOG_WARNING("Cannot start the signal thread: SIGTERM will not shut the executor down");
-    actor_wait(&sig.executor);
-    pthread_mutex_lock(&sig.lock);
-    sig.stopping = true;
-    pthread_mutex_unlock(&sig.lock);
+    int exit_code = executor_run(&opts);
     actor_runtime_stop();
     return exit_code;
 }

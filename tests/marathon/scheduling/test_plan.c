@@ -35,6 +35,24 @@ static void test_scale_counts(void **state)
 
 /* ---- Rolling restart: one decision ---- */
 
+/* unreachableStrategy: active until inactiveAfterSeconds, then inactive (replaced), then expunged
+ * from expungeAfterSeconds; Marathon's default {0, 0} at once; "disabled" never. */
+static void test_unreachable_phase(void **state)
+{
+    (void)state;
+    marathon_app_t app = {.unreachable_inactive_after_seconds = 60,
+                          .unreachable_expunge_after_seconds = 300};
+    assert_int_equal(marathon_unreachable_phase(&app, 0), MARATHON_UNREACHABLE_ACTIVE);
+    assert_int_equal(marathon_unreachable_phase(&app, 59.9), MARATHON_UNREACHABLE_ACTIVE);
+    assert_int_equal(marathon_unreachable_phase(&app, 60), MARATHON_UNREACHABLE_INACTIVE);
+    assert_int_equal(marathon_unreachable_phase(&app, 299), MARATHON_UNREACHABLE_INACTIVE);
+    assert_int_equal(marathon_unreachable_phase(&app, 300), MARATHON_UNREACHABLE_EXPUNGE);
+    app.unreachable_inactive_after_seconds = app.unreachable_expunge_after_seconds = 0;
+    assert_int_equal(marathon_unreachable_phase(&app, 0), MARATHON_UNREACHABLE_EXPUNGE);
+    app.unreachable_disabled = true;
+    assert_int_equal(marathon_unreachable_phase(&app, 1e9), MARATHON_UNREACHABLE_ACTIVE);
+}
+
 static void test_restart_table(void **state)
 {
     (void)state;
@@ -433,7 +451,7 @@ int main(void)
         cmocka_unit_test(test_restart_rollouts), cmocka_unit_test(test_restart_done),
         cmocka_unit_test(test_plan_single_app),  cmocka_unit_test(test_plan_dependencies),
         cmocka_unit_test(test_plan_cycles),      cmocka_unit_test(test_plan_json),
-        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_out_of_memory),    cmocka_unit_test(test_unreachable_phase),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,140 +14,26 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "actor/http.h"
-#include "frameworks/marathon/marathon.h"
-#include "slave/agent.h"
-#include "tests/master/support.h"
-
-typedef struct mcluster {
-    master_pids_t master;
-    actor_pid_t agent;
-    marathon_server_t *marathon;
-    uint16_t port;
-    char work_dir[64];
-} mcluster_t;
-
-static void start_marathon(mcluster_t *c, bool persistent)
-{
-    marathon_options_t mo;
-    marathon_options_init(&mo);
-    char master[ACTOR_PID_STRLEN], err[256] = "", dir[128];
-    actor_pid_format(&c->master.master, master, sizeof(master));
-    snprintf(dir, sizeof(dir), "%s/marathon", c->work_dir);
-    mo.master = master;
-    mo.work_dir = persistent ? dir : NULL;
-    assert_int_equal(marathon_start(&mo, &c->marathon, err, sizeof(err)), ACTOR_OK);
-    assert_int_equal(
-        actor_http_listen("127.0.0.1", 0, marathon_server_pid(c->marathon)->id, &c->port),
-        ACTOR_OK);
-    actor_settle();
-}
-
-static int setup_with(void **state, bool persistent)
-{
-    cluster_runtime_start();
-    mcluster_t *c = calloc(1, sizeof(*c));
-    master_options_t opts;
-    cluster_master_options(&opts, NULL);
-    c->master = cluster_master_start(&opts);
-    snprintf(c->work_dir, sizeof(c->work_dir), "/tmp/test_marathon.XXXXXX");
-    assert_non_null(mkdtemp(c->work_dir));
-    agent_options_t ao;
-    agent_options_init(&ao);
-    char master[ACTOR_PID_STRLEN], err[256] = "";
-    actor_pid_format(&c->master.master, master, sizeof(master));
-    ao.master = master;
-    ao.work_dir = c->work_dir;
-    ao.resources = "cpus:4;mem:4096;disk:1024;ports:[31000-32000]";
-    ao.simulated = true;
-    assert_int_equal(agent_start(&ao, &c->agent, err, sizeof(err)), ACTOR_OK);
-    actor_settle();
-    start_marathon(c, persistent);
-    *state = c;
-    return 0;
-}
-
-static int setup(void **state)
-{
-    return setup_with(state, false);
-}
-
-static int setup_persistent(void **state)
-{
-    return setup_with(state, true);
-}
-
-static int teardown(void **state)
-{
-    mcluster_t *c = *state;
-    marathon_stop(c->marathon);
-    agent_stop(&c->agent);
-    master_stop(&c->master);
-    cluster_runtime_stop();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", c->work_dir);
-    assert_int_equal(system(cmd), 0);
-    free(c);
-    return 0;
-}
-
-/* An API call; returns the parsed answer (NULL for an empty body) and the status. */
-static json_t *api(mcluster_t *c, const char *method, const char *path, const char *body,
-                   int *status)
-{
-    char *text = cluster_http(c->port, method, path, body, status);
-    assert_non_null(text);
-    json_t *json = text[0] != '\0' ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    return json;
-}
-
-static int app_count(mcluster_t *c, const char *id, const char *field)
-{
-    char path[128];
-    int status = 0;
-    snprintf(path, sizeof(path), "/v2/apps/%s", id);
-    json_t *j = api(c, "GET", path, NULL, &status);
-    int n = status == 200
-                ? (int)json_integer_value(json_object_get(json_object_get(j, "app"), field))
-                : -1;
-    json_decref(j);
-    return n;
-}
-
-/* Lets a few allocation cycles pass (offers, launches, updates). */
-static void run(double seconds)
-{
-    for (double t = 0; t < seconds; t += 1)
-        cluster_advance(1);
-}
-
-static void create_app(mcluster_t *c, const char *json)
-{
-    int status = 0;
-    json_t *j = api(c, "POST", "/v2/apps", json, &status);
-    assert_int_equal(status, 201);
-    json_decref(j);
-}
+#include "tests/marathon/server/support.h"
 
 static void test_create_launches_instances(void **state)
 {
     mcluster_t *c = *state;
     int status = 0;
-    json_t *j = api(c, "POST", "/v2/apps",
-                    "{\"id\":\"web\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
-                    "\"instances\":2}",
-                    &status);
+    json_t *j = mcluster_api(c, "POST", "/v2/apps",
+                             "{\"id\":\"web\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
+                             "\"instances\":2}",
+                             &status);
     assert_int_equal(status, 201);
     assert_string_equal(json_string_value(json_object_get(j, "id")), "/web");
     assert_true(json_array_size(json_object_get(j, "deployments")) == 1);
     json_decref(j);
-    run(3);
-    assert_int_equal(app_count(c, "web", "tasksRunning"), 2);
-    j = api(c, "GET", "/v2/deployments", NULL, &status);
+    mcluster_run(3);
+    assert_int_equal(mcluster_app_count(c, "web", "tasksRunning"), 2);
+    j = mcluster_api(c, "GET", "/v2/deployments", NULL, &status);
     assert_int_equal(json_array_size(j), 0); /* the start finished */
     json_decref(j);
-    j = api(c, "GET", "/v2/tasks", NULL, &status);
+    j = mcluster_api(c, "GET", "/v2/tasks", NULL, &status);
     assert_int_equal(json_array_size(json_object_get(j, "tasks")), 2);
     json_decref(j);
 }
@@ -156,35 +42,35 @@ static void test_create_launches_instances(void **state)
 static void test_create_after_idle(void **state)
 {
     mcluster_t *c = *state;
-    run(3);
-    create_app(c, "{\"id\":\"late\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}");
-    run(3);
-    assert_int_equal(app_count(c, "late", "tasksRunning"), 1);
+    mcluster_run(3);
+    mcluster_create_app(c, "{\"id\":\"late\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}");
+    mcluster_run(3);
+    assert_int_equal(mcluster_app_count(c, "late", "tasksRunning"), 1);
 }
 
 static void test_validation_and_errors(void **state)
 {
     mcluster_t *c = *state;
     int status = 0;
-    json_t *j =
-        api(c, "POST", "/v2/apps", "{\"id\":\"Bad_Id\",\"cmd\":\"x\",\"cpus\":-1}", &status);
+    json_t *j = mcluster_api(c, "POST", "/v2/apps", "{\"id\":\"Bad_Id\",\"cmd\":\"x\",\"cpus\":-1}",
+                             &status);
     assert_int_equal(status, 422);
     assert_string_equal(json_string_value(json_object_get(j, "message")), "Object is not valid");
     assert_true(json_array_size(json_object_get(j, "details")) >= 2);
     json_decref(j);
-    j = api(c, "POST", "/v2/apps", "{\"id\":", &status);
+    j = mcluster_api(c, "POST", "/v2/apps", "{\"id\":", &status);
     assert_int_equal(status, 400);
     json_decref(j);
-    create_app(c, "{\"id\":\"dup\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}");
-    j = api(c, "POST", "/v2/apps", "{\"id\":\"dup\",\"cmd\":\"sleep 1000\"}", &status);
+    mcluster_create_app(c, "{\"id\":\"dup\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}");
+    j = mcluster_api(c, "POST", "/v2/apps", "{\"id\":\"dup\",\"cmd\":\"sleep 1000\"}", &status);
     assert_int_equal(status, 409);
     json_decref(j);
-    j = api(c, "GET", "/v2/apps/nope", NULL, &status);
+    j = mcluster_api(c, "GET", "/v2/apps/nope", NULL, &status);
     assert_int_equal(status, 404);
     assert_string_equal(json_string_value(json_object_get(j, "message")),
                         "App '/nope' does not exist");
     json_decref(j);
-    j = api(c, "GET", "/v2/nothing", NULL, &status);
+    j = mcluster_api(c, "GET", "/v2/nothing", NULL, &status);
     assert_int_equal(status, 404);
     json_decref(j);
 }
@@ -192,56 +78,57 @@ static void test_validation_and_errors(void **state)
 static void test_scale_and_kill_replaced(void **state)
 {
     mcluster_t *c = *state;
-    create_app(c, "{\"id\":\"web\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
-                  "\"instances\":1}");
-    run(3);
+    mcluster_create_app(c, "{\"id\":\"web\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
+                           "\"instances\":1}");
+    mcluster_run(3);
     int status = 0;
-    json_t *j = api(c, "PUT", "/v2/apps/web", "{\"instances\":3}", &status);
+    json_t *j = mcluster_api(c, "PUT", "/v2/apps/web", "{\"instances\":3}", &status);
     assert_int_equal(status, 200);
     assert_non_null(json_object_get(j, "deploymentId"));
     json_decref(j);
-    run(3);
-    assert_int_equal(app_count(c, "web", "tasksRunning"), 3);
-    j = api(c, "GET", "/v2/deployments", NULL, &status);
+    mcluster_run(3);
+    assert_int_equal(mcluster_app_count(c, "web", "tasksRunning"), 3);
+    j = mcluster_api(c, "GET", "/v2/deployments", NULL, &status);
     assert_int_equal(json_array_size(j), 0); /* a scale replaces nothing: it is done */
     json_decref(j);
     /* Kill one: Marathon replaces it. */
-    j = api(c, "GET", "/v2/apps/web/tasks", NULL, &status);
+    j = mcluster_api(c, "GET", "/v2/apps/web/tasks", NULL, &status);
     char path[256];
     snprintf(
         path, sizeof(path), "/v2/apps/web/tasks/%s",
         json_string_value(json_object_get(json_array_get(json_object_get(j, "tasks"), 0), "id")));
     json_decref(j);
-    j = api(c, "DELETE", path, NULL, &status);
+    j = mcluster_api(c, "DELETE", path, NULL, &status);
     assert_int_equal(status, 200);
     json_decref(j);
-    run(6); /* offers declined meanwhile come back at the next revive (at most every 5 s) */
-    assert_int_equal(app_count(c, "web", "tasksRunning"), 3);
+    mcluster_run(
+        6); /* offers declined meanwhile come back at the next revive (at most every 5 s) */
+    assert_int_equal(mcluster_app_count(c, "web", "tasksRunning"), 3);
     /* Scale down. */
-    j = api(c, "PUT", "/v2/apps/web", "{\"instances\":1}", &status);
+    j = mcluster_api(c, "PUT", "/v2/apps/web", "{\"instances\":1}", &status);
     json_decref(j);
-    run(2);
-    assert_int_equal(app_count(c, "web", "tasksRunning"), 1);
+    mcluster_run(2);
+    assert_int_equal(mcluster_app_count(c, "web", "tasksRunning"), 1);
 }
 
 static void test_failed_task_replaced_with_backoff(void **state)
 {
     mcluster_t *c = *state;
     /* A simulated task of `sleep 1` finishes after a second: for Marathon, a failure. */
-    create_app(c, "{\"id\":\"short\",\"cmd\":\"sleep 1\",\"cpus\":0.1,\"mem\":16,"
-                  "\"backoffSeconds\":5,\"backoffFactor\":2}");
-    run(2);
+    mcluster_create_app(c, "{\"id\":\"short\",\"cmd\":\"sleep 1\",\"cpus\":0.1,\"mem\":16,"
+                           "\"backoffSeconds\":5,\"backoffFactor\":2}");
+    mcluster_run(2);
     int status = 0;
-    json_t *j = api(c, "GET", "/v2/apps/short", NULL, &status);
+    json_t *j = mcluster_api(c, "GET", "/v2/apps/short", NULL, &status);
     json_t *failure = json_object_get(json_object_get(j, "app"), "lastTaskFailure");
     assert_non_null(failure);
     assert_string_equal(json_string_value(json_object_get(failure, "state")), "TASK_FINISHED");
     json_decref(j);
-    j = api(c, "GET", "/v2/queue", NULL, &status);
+    j = mcluster_api(c, "GET", "/v2/queue", NULL, &status);
     assert_int_equal(json_array_size(json_object_get(j, "queue")), 1); /* backed off */
     json_decref(j);
-    run(6);
-    j = api(c, "GET", "/v2/apps/short/tasks", NULL, &status);
+    mcluster_run(6);
+    j = mcluster_api(c, "GET", "/v2/apps/short/tasks", NULL, &status);
     assert_true(json_array_size(json_object_get(j, "tasks")) <= 1);
     json_decref(j);
 }
@@ -249,30 +136,30 @@ static void test_failed_task_replaced_with_backoff(void **state)
 static void test_restart_and_delete(void **state)
 {
     mcluster_t *c = *state;
-    create_app(c, "{\"id\":\"/prod/web\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
-                  "\"instances\":2}");
-    run(3);
+    mcluster_create_app(c, "{\"id\":\"/prod/web\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
+                           "\"instances\":2}");
+    mcluster_run(3);
     int status = 0;
-    json_t *j = api(c, "GET", "/v2/apps/prod/web/versions", NULL, &status);
+    json_t *j = mcluster_api(c, "GET", "/v2/apps/prod/web/versions", NULL, &status);
     assert_int_equal(status, 200);
     assert_int_equal(json_array_size(json_object_get(j, "versions")), 1);
     json_decref(j);
-    j = api(c, "POST", "/v2/apps/prod/web/restart", NULL, &status);
+    j = mcluster_api(c, "POST", "/v2/apps/prod/web/restart", NULL, &status);
     assert_int_equal(status, 200);
     json_decref(j);
-    run(5);
-    assert_int_equal(app_count(c, "prod/web", "tasksRunning"), 2);
-    j = api(c, "GET", "/v2/deployments", NULL, &status);
+    mcluster_run(5);
+    assert_int_equal(mcluster_app_count(c, "prod/web", "tasksRunning"), 2);
+    j = mcluster_api(c, "GET", "/v2/deployments", NULL, &status);
     assert_int_equal(json_array_size(j), 0);
     json_decref(j);
-    j = api(c, "DELETE", "/v2/apps/prod/web", NULL, &status);
+    j = mcluster_api(c, "DELETE", "/v2/apps/prod/web", NULL, &status);
     assert_int_equal(status, 200);
     json_decref(j);
-    run(2);
-    j = api(c, "GET", "/v2/apps/prod/web", NULL, &status);
+    mcluster_run(2);
+    j = mcluster_api(c, "GET", "/v2/apps/prod/web", NULL, &status);
     assert_int_equal(status, 404);
     json_decref(j);
-    j = api(c, "GET", "/v2/tasks", NULL, &status);
+    j = mcluster_api(c, "GET", "/v2/tasks", NULL, &status);
     assert_int_equal(json_array_size(json_object_get(j, "tasks")), 0);
     json_decref(j);
 }
@@ -282,10 +169,11 @@ static void test_restart_and_delete(void **state)
 static void test_unhealthy_instance_replaced(void **state)
 {
     mcluster_t *c = *state;
-    create_app(c, "{\"id\":\"sick\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
-                  "\"healthChecks\":[{\"protocol\":\"TCP\",\"gracePeriodSeconds\":0,"
-                  "\"intervalSeconds\":1,\"timeoutSeconds\":1,\"maxConsecutiveFailures\":1}]}");
-    run(2);
+    mcluster_create_app(
+        c, "{\"id\":\"sick\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
+           "\"healthChecks\":[{\"protocol\":\"TCP\",\"gracePeriodSeconds\":0,"
+           "\"intervalSeconds\":1,\"timeoutSeconds\":1,\"maxConsecutiveFailures\":1}]}");
+    mcluster_run(2);
     int status = 0;
     bool failed = false;
     for (int k = 0; k < 200 && !failed; k++) {
@@ -293,13 +181,13 @@ static void test_unhealthy_instance_replaced(void **state)
         for (int w = 0; w < 20 && !failed; w++) {
             usleep(5000); /* the probes are real connections */
             actor_settle();
-            json_t *j = api(c, "GET", "/v2/apps/sick", NULL, &status);
+            json_t *j = mcluster_api(c, "GET", "/v2/apps/sick", NULL, &status);
             failed = json_object_get(json_object_get(j, "app"), "lastTaskFailure") != NULL;
             json_decref(j);
         }
     }
     assert_true(failed);
-    json_t *j = api(c, "GET", "/v2/apps/sick", NULL, &status);
+    json_t *j = mcluster_api(c, "GET", "/v2/apps/sick", NULL, &status);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "app"), "tasksHealthy")),
                      0);
     json_decref(j);
@@ -308,17 +196,17 @@ static void test_unhealthy_instance_replaced(void **state)
 static void test_state_survives_restart(void **state)
 {
     mcluster_t *c = *state;
-    create_app(c, "{\"id\":\"keep\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
-                  "\"instances\":2}");
-    run(3);
-    assert_int_equal(app_count(c, "keep", "tasksRunning"), 2);
+    mcluster_create_app(c, "{\"id\":\"keep\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
+                           "\"instances\":2}");
+    mcluster_run(3);
+    assert_int_equal(mcluster_app_count(c, "keep", "tasksRunning"), 2);
     marathon_stop(c->marathon);
-    start_marathon(c, true);
-    run(3);
+    mcluster_start_marathon(c);
+    mcluster_run(3);
     /* The same two tasks, reconciled: none lost, none doubled. */
-    assert_int_equal(app_count(c, "keep", "tasksRunning"), 2);
+    assert_int_equal(mcluster_app_count(c, "keep", "tasksRunning"), 2);
     int status = 0;
-    json_t *j = api(c, "GET", "/v2/tasks", NULL, &status);
+    json_t *j = mcluster_api(c, "GET", "/v2/tasks", NULL, &status);
     assert_int_equal(json_array_size(json_object_get(j, "tasks")), 2);
     json_decref(j);
 }
@@ -330,15 +218,15 @@ static void test_misc_endpoints(void **state)
     char *text = cluster_http(c->port, "GET", "/ping", NULL, &status);
     assert_int_equal(status, 200);
     free(text);
-    json_t *j = api(c, "GET", "/v2/info", NULL, &status);
+    json_t *j = mcluster_api(c, "GET", "/v2/info", NULL, &status);
     assert_string_equal(json_string_value(json_object_get(j, "name")), "marathon");
     json_decref(j);
-    j = api(c, "GET", "/v2/leader", NULL, &status);
+    j = mcluster_api(c, "GET", "/v2/leader", NULL, &status);
     assert_non_null(json_object_get(j, "leader"));
     json_decref(j);
-    create_app(c, "{\"id\":\"m\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}");
-    run(2);
-    j = api(c, "GET", "/metrics", NULL, &status);
+    mcluster_create_app(c, "{\"id\":\"m\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}");
+    mcluster_run(2);
+    j = mcluster_api(c, "GET", "/metrics", NULL, &status);
     json_t *gauges = json_object_get(j, "gauges");
     assert_true(json_number_value(json_object_get(
                     json_object_get(gauges, "marathon.apps.active.gauge"), "value")) == 1.0);
@@ -353,15 +241,21 @@ static void test_misc_endpoints(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_create_launches_instances, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_after_idle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_validation_and_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_scale_and_kill_replaced, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failed_task_replaced_with_backoff, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_restart_and_delete, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unhealthy_instance_replaced, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_state_survives_restart, setup_persistent, teardown),
-        cmocka_unit_test_setup_teardown(test_misc_endpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_launches_instances, mcluster_setup,
+                                        mcluster_teardown),
+        cmocka_unit_test_setup_teardown(test_create_after_idle, mcluster_setup, mcluster_teardown),
+        cmocka_unit_test_setup_teardown(test_validation_and_errors, mcluster_setup,
+                                        mcluster_teardown),
+        cmocka_unit_test_setup_teardown(test_scale_and_kill_replaced, mcluster_setup,
+                                        mcluster_teardown),
+        cmocka_unit_test_setup_teardown(test_failed_task_replaced_with_backoff, mcluster_setup,
+                                        mcluster_teardown),
+        cmocka_unit_test_setup_teardown(test_restart_and_delete, mcluster_setup, mcluster_teardown),
+        cmocka_unit_test_setup_teardown(test_unhealthy_instance_replaced, mcluster_setup,
+                                        mcluster_teardown),
+        cmocka_unit_test_setup_teardown(test_state_survives_restart, mcluster_setup_persistent,
+                                        mcluster_teardown),
+        cmocka_unit_test_setup_teardown(test_misc_endpoints, mcluster_setup, mcluster_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

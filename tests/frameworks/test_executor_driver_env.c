@@ -1,5 +1,6 @@
-/* Tests of env.c: the executor's options from Mesos's executor environment, with its defaults,
- * the old SLAVE spellings, and one clear line for each bad variable. */
+/* Tests of executor_driver_env.c: the executor driver's options from Mesos's executor
+ * environment, with its defaults, the old SLAVE spellings, and one clear line for each bad
+ * variable. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,7 @@
 #include <cmocka.h>
 
 #include "actor/clock.h"
-#include "slave/executor/executor.h"
+#include "frameworks/executor_driver.h"
 
 #define AGENT     "MESOS_AGENT_PID=slave(1)@127.0.0.1:15051"
 #define FRAMEWORK "MESOS_FRAMEWORK_ID=fw"
@@ -20,9 +21,10 @@ static void test_minimal_environment_and_defaults(void **unused)
 {
     (void)unused;
     char *env[] = {"PATH=/bin", AGENT, FRAMEWORK, EXECUTOR, DIRECTORY, NULL};
-    executor_options_t o;
+    executor_driver_options_t o;
     char err[256];
-    assert_int_equal(executor_options_from_env(&o, env, err, sizeof(err)), ACTOR_OK);
+    executor_driver_options_init(&o);
+    assert_int_equal(executor_driver_options_from_env(&o, env, err, sizeof(err)), ACTOR_OK);
     assert_string_equal(o.agent.id, "slave(1)");
     assert_int_equal(o.agent.ip, 0x7f000001);
     assert_int_equal(o.agent.port, 15051);
@@ -34,7 +36,10 @@ static void test_minimal_environment_and_defaults(void **unused)
     assert_false(o.checkpoint);
     assert_int_equal(o.recovery_timeout_ns, 15 * 60 * ACTOR_NS_PER_SEC);
     assert_int_equal(o.shutdown_grace_period_ns, 5 * ACTOR_NS_PER_SEC);
-    assert_ptr_equal(o.environ, env);
+    assert_int_equal(o.registration_retry_ns, ACTOR_NS_PER_SEC);
+    assert_int_equal(o.update_retry_ns, 10 * ACTOR_NS_PER_SEC);
+    assert_int_equal(o.update_retry_max_ns, 10 * 60 * ACTOR_NS_PER_SEC);
+    assert_null(o.id);
 }
 
 static void test_full_environment(void **unused)
@@ -50,9 +55,10 @@ static void test_full_environment(void **unused)
                    "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD=1500ms",
                    "MESOS_SLAVE_ID=agent-7",
                    NULL};
-    executor_options_t o;
+    executor_driver_options_t o;
     char err[256];
-    assert_int_equal(executor_options_from_env(&o, env, err, sizeof(err)), ACTOR_OK);
+    executor_driver_options_init(&o);
+    assert_int_equal(executor_driver_options_from_env(&o, env, err, sizeof(err)), ACTOR_OK);
     assert_string_equal(o.agent.id, "slave(2)");
     assert_int_equal(o.agent.port, 5051);
     assert_string_equal(o.sandbox, "/mnt/mesos/sandbox");
@@ -71,7 +77,8 @@ static void test_full_environment(void **unused)
                     "MESOS_SLAVE_ID=s",
                     "MESOS_CHECKPOINT=true",
                     NULL};
-    assert_int_equal(executor_options_from_env(&o, both, err, sizeof(err)), ACTOR_OK);
+    executor_driver_options_init(&o);
+    assert_int_equal(executor_driver_options_from_env(&o, both, err, sizeof(err)), ACTOR_OK);
     assert_string_equal(o.agent.id, "slave(3)");
     assert_string_equal(o.agent_id, "a");
     assert_false(o.checkpoint);
@@ -79,9 +86,10 @@ static void test_full_environment(void **unused)
 
 static void expect_error(char **env, const char *message)
 {
-    executor_options_t o;
+    executor_driver_options_t o;
     char err[256];
-    assert_int_equal(executor_options_from_env(&o, env, err, sizeof(err)), ACTOR_EINVAL);
+    executor_driver_options_init(&o);
+    assert_int_equal(executor_driver_options_from_env(&o, env, err, sizeof(err)), ACTOR_EINVAL);
     assert_string_equal(err, message);
 }
 

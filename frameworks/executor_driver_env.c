@@ -1,16 +1,17 @@
 /*
- * env.c: the command executor's options from the environment the agent gives it, with the
- * variable names and defaults of Mesos's executor driver; see executor.h.
+ * executor_driver_env.c: what executor programs need besides the driver: the options from the
+ * environment the agent gives an executor (Mesos's variable names and defaults), the process's
+ * runtime, and a driver's whole run.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "actor/clock.h"
+#include "actor/daemon.h"
 #include "actor/flags.h"
-#include "slave/executor/executor.h"
+#include "frameworks/executor_driver.h"
 
-#define DEFAULT_RECOVERY_TIMEOUT_NS      (15 * 60 * ACTOR_NS_PER_SEC)
-#define DEFAULT_SHUTDOWN_GRACE_PERIOD_NS (5 * ACTOR_NS_PER_SEC)
+extern char **environ;
 
 static const char *lookup(char *const *env, const char *name)
 {
@@ -21,11 +22,11 @@ static const char *lookup(char *const *env, const char *name)
     return NULL;
 }
 
-/* The value of name, else of its old "SLAVE" spelling (alias may be NULL). */
+/* The value of name, else of its old "SLAVE" spelling. */
 static const char *lookup_either(char *const *env, const char *name, const char *alias)
 {
     const char *value = lookup(env, name);
-    return value != NULL || alias == NULL ? value : lookup(env, alias);
+    return value != NULL ? value : lookup(env, alias);
 }
 
 static actor_err_t require(char *const *env, const char *name, const char **out, char *err,
@@ -66,13 +67,9 @@ static actor_err_t agent_pid(char *const *env, actor_pid_t *pid, char *err, size
     return ACTOR_OK;
 }
 
-actor_err_t executor_options_from_env(executor_options_t *opts, char *const *env, char *err,
-                                      size_t err_len)
+actor_err_t executor_driver_options_from_env(executor_driver_options_t *opts, char *const *env,
+                                             char *err, size_t err_len)
 {
-    memset(opts, 0, sizeof(*opts));
-    opts->recovery_timeout_ns = DEFAULT_RECOVERY_TIMEOUT_NS;
-    opts->shutdown_grace_period_ns = DEFAULT_SHUTDOWN_GRACE_PERIOD_NS;
-    opts->environ = env;
     actor_err_t rc = agent_pid(env, &opts->agent, err, err_len);
     if (rc == ACTOR_OK)
         rc = require(env, "MESOS_FRAMEWORK_ID", &opts->framework_id, err, err_len);
@@ -94,4 +91,39 @@ actor_err_t executor_options_from_env(executor_options_t *opts, char *const *env
     const char *checkpoint = lookup(env, "MESOS_CHECKPOINT");
     opts->checkpoint = checkpoint != NULL && strcmp(checkpoint, "1") == 0; /* as Mesos reads it */
     return ACTOR_OK;
+}
+
+actor_err_t executor_driver_runtime_start(const executor_driver_options_t *opts, char *err,
+                                          size_t err_len)
+{
+    char ip[INET_ADDRSTRLEN];
+    struct in_addr addr = {.s_addr = htonl(opts->agent.ip)};
+    inet_ntop(AF_INET, &addr, ip, sizeof(ip));
+    actor_err_t rc = actor_daemon_start(ip, NULL, 0);
+    if (rc != ACTOR_OK)
+        snprintf(err, err_len, "Failed to start the actor runtime on %s: %s", ip,
+                 actor_strerror(rc));
+    return rc;
+}
+
+actor_err_t executor_driver_main(const executor_callbacks_t *cbs, void *user,
+                                 executor_driver_status_t *status, char *err, size_t err_len)
+{
+    executor_driver_options_t opts;
+    executor_driver_options_init(&opts);
+    actor_err_t rc = executor_driver_options_from_env(&opts, environ, err, err_len);
+    if (rc == ACTOR_OK)
+        rc = executor_driver_runtime_start(&opts, err, err_len);
+    if (rc != ACTOR_OK)
+        return rc;
+    executor_driver_t *driver = NULL;
+    rc = executor_driver_start(&opts, cbs, user, &driver);
+    if (rc == ACTOR_OK) {
+        *status = executor_driver_run(driver);
+        executor_driver_free(driver);
+    } else {
+        snprintf(err, err_len, "Failed to start the executor driver: %s", actor_strerror(rc));
+    }
+    actor_runtime_stop();
+    return rc;
 }
