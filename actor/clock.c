@@ -244,6 +244,13 @@ bool actor_timer_cancel(actor_timer_id_t id)
     return t != NULL;
 }
 
+bool actor_timer_disarm(actor_timer_id_t *timer)
+{
+    bool cancelled = *timer != 0 && actor_timer_cancel(*timer);
+    *timer = 0;
+    return cancelled;
+}
+
 void actor_clock_pause(void)
 {
     pthread_mutex_lock(&clk.lock);

@@ -49,4 +49,8 @@ actor_timer_id_t actor_delay(actor_t *self, int64_t ns, actor_call_fn fn, void *
  * not run). False if it already fired or is unknown. Thread-safe. */
 bool actor_timer_cancel(actor_timer_id_t id);
 
+/* For a timer id kept in a field that is 0 while nothing is armed: cancels *timer if it is set
+ * and sets it to 0. Returns actor_timer_cancel's answer (false for 0). Thread-safe. */
+bool actor_timer_disarm(actor_timer_id_t *timer);
+
 #endif

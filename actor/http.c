@@ -437,17 +437,48 @@ actor_err_t actor_http_respond(actor_http_request_t *req, int status, const char
     return respond_owned(req, status, content_type, headers, header_count, copy, len);
 }
 
+/* A JSONP callback name: letters, digits, '_', '$' and '.', so that it cannot inject script. */
+static bool jsonp_callback_valid(const char *name)
+{
+    if (name[0] == '\0')
+        return false;
+    for (const char *p = name; *p != '\0'; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '_' || *p == '$' || *p == '.';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static actor_err_t respond_out_of_memory(actor_http_request_t *req)
+{
+    char *oom = strdup("Out of memory\n");
+    return respond_owned(req, 500, "text/plain", NULL, 0, oom, oom ? strlen(oom) : 0);
+}
+
 actor_err_t actor_http_respond_json(actor_http_request_t *req, int status, json_t *json)
 {
+    /* As libprocess's OK(json, jsonp): only a 200 is wrapped; errors stay plain. */
+    const char *callback = status == 200 ? actor_http_query(req, "jsonp") : NULL;
+    if (callback != NULL && !jsonp_callback_valid(callback)) {
+        json_decref(json);
+        return actor_http_respond_text(req, 400, "Invalid 'jsonp' callback name '%s'.\n", callback);
+    }
     /* 15 significant digits: 0.1 stays 0.1 (Mesos's and Marathon's own output), where the
      * shortest exact form of the double would be 0.10000000000000001. */
     char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
     json_decref(json);
-    if (text == NULL) {
-        char *oom = strdup("Out of memory\n");
-        return respond_owned(req, 500, "text/plain", NULL, 0, oom, oom ? strlen(oom) : 0);
-    }
-    return respond_owned(req, status, "application/json", NULL, 0, text, strlen(text));
+    if (text == NULL)
+        return respond_out_of_memory(req);
+    if (callback == NULL)
+        return respond_owned(req, status, "application/json", NULL, 0, text, strlen(text));
+    char *body = NULL;
+    int n = asprintf(&body, "%s(%s);", callback, text);
+    free(text);
+    if (n < 0)
+        return respond_out_of_memory(req);
+    return respond_owned(req, status, "text/javascript", NULL, 0, body, (size_t)n);
 }
 
 actor_err_t actor_http_respond_text(actor_http_request_t *req, int status, const char *fmt, ...)

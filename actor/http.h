@@ -72,7 +72,12 @@ actor_err_t actor_http_respond(actor_http_request_t *req, int status, const char
                                const http_header_t *headers, size_t header_count, const void *body,
                                size_t len);
 
-/* Answers with json rendered compactly (the reference is stolen) as application/json. */
+/* Answers with json rendered compactly (the reference is stolen) as application/json. A 200 to
+ * a request with the query parameter `jsonp=<callback>` is JSONP instead, as every JSON endpoint
+ * of Mesos's daemons answers it (libprocess's OK(json, jsonp)): `<callback>(<json>);` as
+ * text/javascript, for pages of another origin (the master's UI reading an agent's /state); a
+ * callback name other than letters, digits, '_', '$' and '.' gets a 400 instead. Other statuses
+ * ignore `jsonp`. */
 actor_err_t actor_http_respond_json(actor_http_request_t *req, int status, json_t *json);
 
 /* Answers with a formatted text/plain body, as Mesos's daemons answer errors. */

@@ -19,12 +19,11 @@
  * new tasks are refused (logged and dropped, as Mesos's aborted driver drops them) while
  * acknowledgements still count, so that the executor can wait for its TASK_KILLED to be safe.
  */
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "actor/daemon.h"
 #include "actor/flags.h"
 #include "actor/log.h"
 #include "actor/pbcopy.h"
@@ -35,7 +34,6 @@
 #define DEFAULT_REGISTRATION_RETRY_NS (1 * ACTOR_NS_PER_SEC)
 #define DEFAULT_UPDATE_RETRY_NS       (10 * ACTOR_NS_PER_SEC)
 #define DEFAULT_UPDATE_RETRY_MAX_NS   (10 * 60 * ACTOR_NS_PER_SEC)
-#define WAKE_SIGNAL                   SIGUSR1 /* ends executor_driver_run's signal thread */
 
 _Thread_local executor_driver_t *exec_driver_running;
 
@@ -58,20 +56,13 @@ executor_driver_t *exec_enter(exec_state_t *st)
     return previous;
 }
 
-static void cancel_timer(actor_timer_id_t *timer)
-{
-    if (*timer != 0)
-        actor_timer_cancel(*timer);
-    *timer = 0;
-}
-
 void exec_leave(exec_state_t *st, executor_driver_t *previous)
 {
     if (st->stop_pending && !st->ended) {
         st->ended = true;
-        cancel_timer(&st->registration_timer);
-        cancel_timer(&st->update_timer);
-        cancel_timer(&st->shutdown_timer);
+        actor_timer_disarm(&st->registration_timer);
+        actor_timer_disarm(&st->update_timer);
+        actor_timer_disarm(&st->shutdown_timer);
         actor_terminate(actor_self(st->self));
     }
     exec_driver_running = previous;
@@ -140,7 +131,7 @@ static void begin_shutdown(exec_state_t *st, const char *reason)
         return;
     st->shutting_down = true;
     LOG_INFO("Shutting down: %s", reason);
-    cancel_timer(&st->registration_timer);
+    actor_timer_disarm(&st->registration_timer);
     st->shutdown_timer = actor_delay(st->self, st->shutdown_grace_ns, shutdown_timeout, NULL);
     if (st->shutdown_timer == 0)
         LOG_ERROR("Out of memory arming the shutdown grace period");
@@ -158,7 +149,7 @@ static void agent_gone(exec_state_t *st, const char *reason)
 {
     st->agent_gone = true;
     st->connected = false;
-    cancel_timer(&st->update_timer);
+    actor_timer_disarm(&st->update_timer);
     int expected = EXECUTOR_DRIVER_RUNNING;
     atomic_compare_exchange_strong(&st->d->status, &expected, EXECUTOR_DRIVER_ABORTED);
     begin_shutdown(st, reason);
@@ -220,7 +211,7 @@ static void exec_exited(actor_t *self, void *state, const actor_pid_t *pid)
                  timeout);
         st->connected = false;
         st->connection++;
-        cancel_timer(&st->update_timer);
+        actor_timer_disarm(&st->update_timer);
         if (actor_delay(self, st->recovery_timeout_ns, recovery_timeout,
                         (void *)(uintptr_t)st->connection) == 0)
             LOG_ERROR("Out of memory arming the recovery timeout");
@@ -249,7 +240,7 @@ static void exec_on_registered(actor_t *self, void *state, const actor_pid_t *fr
     executor_driver_t *previous = exec_enter(st);
     st->registered = st->connected = true;
     st->connection++;
-    cancel_timer(&st->registration_timer);
+    actor_timer_disarm(&st->registration_timer);
     set_agent_id(st, m->agent_id);
     LOG_INFO("Registered with agent %s on %s", m->agent_id->value,
              m->agent_info->hostname != NULL ? m->agent_info->hostname : "?");
@@ -443,9 +434,9 @@ static void exec_fini(actor_t *self, void *state)
 {
     (void)self;
     exec_state_t *st = state;
-    cancel_timer(&st->registration_timer);
-    cancel_timer(&st->update_timer);
-    cancel_timer(&st->shutdown_timer);
+    actor_timer_disarm(&st->registration_timer);
+    actor_timer_disarm(&st->update_timer);
+    actor_timer_disarm(&st->shutdown_timer);
     /* Terminated from outside (the runtime stopping): that is a stop too. */
     atomic_store(&st->d->closed, true);
     int expected = EXECUTOR_DRIVER_RUNNING;
@@ -613,46 +604,11 @@ static void signalled(actor_t *self, void *state, void *arg)
     exec_leave(st, previous);
 }
 
-static void *signal_thread(void *arg)
-{
-    executor_driver_t *d = arg;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, WAKE_SIGNAL);
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == WAKE_SIGNAL)
-            return NULL;
-        LOG_INFO("Received signal %d", sig);
-        (void)actor_dispatch(&d->pid, signalled, NULL); /* ended already: nothing to shut */
-    }
-}
-
 executor_driver_status_t executor_driver_run(executor_driver_t *d)
 {
-    /* As scheduler_driver_run: the signal thread inherits a mask with the three signals
-     * blocked, so that sigwait takes them and the wake-up signal can never kill the process. */
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, WAKE_SIGNAL);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    pthread_t thread;
-    bool started = pthread_create(&thread, NULL, signal_thread, d) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!started)
-        LOG_WARNING("Cannot watch for SIGINT and SIGTERM: no thread");
-    executor_driver_status_t status = executor_driver_join(d);
-    if (started) {
-        pthread_kill(thread, WAKE_SIGNAL);
-        pthread_join(thread, NULL);
-    }
-    return status;
+    if (exec_driver_running != d)
+        actor_daemon_wait_actor(&d->pid, signalled, NULL);
+    return executor_driver_join(d);
 }
 
 void executor_driver_free(executor_driver_t *d)

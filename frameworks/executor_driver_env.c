@@ -4,11 +4,16 @@
  * runtime, and a driver's whole run.
  */
 #include <arpa/inet.h>
+#include <nng/nng.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "actor/daemon.h"
 #include "actor/flags.h"
+#include "actor/daemon.h"
+#include "actor/log.h"
 #include "frameworks/executor_driver.h"
 
 extern char **environ;
@@ -93,13 +98,46 @@ actor_err_t executor_driver_options_from_env(executor_driver_options_t *opts, ch
     return ACTOR_OK;
 }
 
+/* Starts nng's threads (its poll thread, task queues, resolvers, timers: all at its first use)
+ * with SCHED_BATCH, then puts the calling thread back. Because nng 1.5.2 puts a new socket in
+ * its epoll set before bind or connect, and an unconnected socket reports EPOLLHUP at once and
+ * again on every epoll_wait: a poll thread that wakes up and preempts the thread arming the
+ * socket spins until that thread runs again. In a new executor that happened twice (its listener
+ * and its dial to the agent), about a thousand epoll_wait calls per executor under load. A
+ * SCHED_BATCH thread never preempts on wake-up, so the arming thread finishes first; nng's
+ * threads otherwise run as usual. Only from SCHED_OTHER (a real-time caller is left alone); a
+ * failure only loses the optimisation. */
+static void start_nng_threads_batch(void)
+{
+    int policy = 0;
+    struct sched_param saved, batch = {0};
+    if (pthread_getschedparam(pthread_self(), &policy, &saved) != 0 || policy != SCHED_OTHER ||
+        pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch) != 0)
+        return;
+    nng_aio *aio = NULL;
+    if (nng_aio_alloc(&aio, NULL, NULL) == 0) /* initialises nng: its threads inherit the policy */
+        nng_aio_free(aio);
+    if (pthread_setschedparam(pthread_self(), SCHED_OTHER, &saved) != 0)
+        LOG_WARNING("Cannot put the main thread back to SCHED_OTHER: it stays SCHED_BATCH");
+}
+
 actor_err_t executor_driver_runtime_start(const executor_driver_options_t *opts, char *err,
                                           size_t err_len)
 {
     char ip[INET_ADDRSTRLEN];
     struct in_addr addr = {.s_addr = htonl(opts->agent.ip)};
     inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-    actor_err_t rc = actor_daemon_start(ip, NULL, 0);
+    /* What actor_daemon_start does, with one worker instead of one per core: an executor's
+     * actors are idle most of the time and hundreds of executors share the agent's cores, so
+     * more workers would only be more threads to start and more idle polling. */
+    actor_daemon_prepare();
+    start_nng_threads_batch();
+    actor_runtime_options_t ro;
+    actor_runtime_options_init(&ro);
+    ro.workers = 1;
+    ro.ip = ip;
+    ro.port = 0;
+    actor_err_t rc = actor_runtime_start(&ro);
     if (rc != ACTOR_OK)
         snprintf(err, err_len, "Failed to start the actor runtime on %s: %s", ip,
                  actor_strerror(rc));

@@ -22,14 +22,13 @@
  * While not subscribed, events other than SUBSCRIBED and ERROR are ignored (agents resend updates
  * that were not acknowledged), except offers, which are declined so that their resources go back.
  */
-#include <pthread.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "actor/daemon.h"
 #include "actor/log.h"
 #include "actor/pbcopy.h"
 #include "frameworks/scheduler_int.h"
@@ -37,8 +36,7 @@
 #define DEFAULT_BACKOFF_NS       (2 * ACTOR_NS_PER_SEC)
 #define DEFAULT_BACKOFF_MAX_NS   (60 * ACTOR_NS_PER_SEC)
 #define DEFAULT_HEARTBEAT_MISSES 5
-#define DEFAULT_HEARTBEAT_S      15.0    /* when SUBSCRIBED does not say */
-#define WAKE_SIGNAL              SIGUSR1 /* ends scheduler_driver_run's signal thread */
+#define DEFAULT_HEARTBEAT_S      15.0 /* when SUBSCRIBED does not say */
 
 _Thread_local scheduler_driver_t *driver_running;
 
@@ -59,13 +57,6 @@ scheduler_driver_t *driver_enter(driver_state_t *st)
     return previous;
 }
 
-static void cancel_timer(actor_timer_id_t *timer)
-{
-    if (*timer != 0)
-        actor_timer_cancel(*timer);
-    *timer = 0;
-}
-
 static void send_teardown(driver_state_t *st, Mesos__FrameworkID *id)
 {
     Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
@@ -80,8 +71,8 @@ void driver_leave(driver_state_t *st, scheduler_driver_t *previous)
 {
     if (st->stop_pending && !st->ended) {
         st->ended = true;
-        cancel_timer(&st->subscribe_timer);
-        cancel_timer(&st->heartbeat_timer);
+        actor_timer_disarm(&st->subscribe_timer);
+        actor_timer_disarm(&st->heartbeat_timer);
         if (!st->stop_failover && st->subscribed) {
             LOG_INFO("Tearing down framework %s", st->info->id->value);
             send_teardown(st, st->info->id);
@@ -117,7 +108,7 @@ static void send_subscribe(driver_state_t *st)
 /* One attempt now, then retries with doubling backoff until SUBSCRIBED. */
 static void subscribe_start(driver_state_t *st)
 {
-    cancel_timer(&st->subscribe_timer);
+    actor_timer_disarm(&st->subscribe_timer);
     st->backoff_ns = st->backoff_min_ns;
     send_subscribe(st);
     st->subscribe_timer = actor_delay(st->self, st->backoff_ns, subscribe_tick, NULL);
@@ -148,7 +139,7 @@ static void master_lost(driver_state_t *st, const char *why)
     LOG_WARNING("Lost the master %s (%s): subscribing again as framework %s",
                 actor_pid_format(&st->master, master, sizeof(master)), why, st->info->id->value);
     st->subscribed = false;
-    cancel_timer(&st->heartbeat_timer);
+    actor_timer_disarm(&st->heartbeat_timer);
     if (driver_callbacks_on(st->d) && st->d->cbs.disconnected != NULL)
         st->d->cbs.disconnected(st->d, st->d->user);
     if (!st->stop_pending)
@@ -214,7 +205,7 @@ static void on_subscribed(driver_state_t *st, const Mesos__Scheduler__Event__Sub
         return;
     }
     st->subscribed = true;
-    cancel_timer(&st->subscribe_timer);
+    actor_timer_disarm(&st->subscribe_timer);
     double interval = sub->has_heartbeat_interval_seconds && sub->heartbeat_interval_seconds > 0
                           ? sub->heartbeat_interval_seconds
                           : DEFAULT_HEARTBEAT_S;
@@ -423,8 +414,8 @@ static void driver_fini(actor_t *self, void *state)
 {
     (void)self;
     driver_state_t *st = state;
-    cancel_timer(&st->subscribe_timer);
-    cancel_timer(&st->heartbeat_timer);
+    actor_timer_disarm(&st->subscribe_timer);
+    actor_timer_disarm(&st->heartbeat_timer);
     /* Terminated from outside (the runtime stopping): that is a stop too. */
     int expected = SCHEDULER_DRIVER_RUNNING;
     atomic_compare_exchange_strong(&st->d->status, &expected, SCHEDULER_DRIVER_STOPPED);
@@ -633,43 +624,21 @@ scheduler_driver_status_t scheduler_driver_join(scheduler_driver_t *d)
     return scheduler_driver_status(d);
 }
 
-static void *signal_thread(void *arg)
+/* SIGINT or SIGTERM during scheduler_driver_run: stop without failover, as Mesos's driver. */
+static void signalled(actor_t *self, void *state, void *arg)
 {
-    scheduler_driver_t *d = arg;
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, WAKE_SIGNAL);
-    int sig = 0;
-    if (sigwait(&set, &sig) == 0 && sig != WAKE_SIGNAL) {
-        LOG_INFO("Stopping the framework on signal %d", sig);
-        scheduler_driver_stop(d, false);
-    }
-    return NULL;
+    (void)arg;
+    if (self == NULL)
+        return;
+    LOG_INFO("Stopping the framework on a signal");
+    scheduler_driver_stop(((driver_state_t *)state)->d, false); /* a stop_dispatched to come */
 }
 
 scheduler_driver_status_t scheduler_driver_run(scheduler_driver_t *d)
 {
-    /* The signal thread inherits a mask with the three signals blocked, so that sigwait takes
-     * them and the wake-up signal can never kill the process. */
-    sigset_t set, old;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, WAKE_SIGNAL);
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    pthread_t thread;
-    bool started = pthread_create(&thread, NULL, signal_thread, d) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!started)
-        LOG_WARNING("Cannot watch for SIGINT and SIGTERM: no thread");
-    scheduler_driver_status_t status = scheduler_driver_join(d);
-    if (started) {
-        pthread_kill(thread, WAKE_SIGNAL);
-        pthread_join(thread, NULL);
-    }
-    return status;
+    if (driver_running != d)
+        actor_daemon_wait_actor(&d->pid, signalled, NULL);
+    return scheduler_driver_join(d);
 }
 
 void scheduler_driver_free(scheduler_driver_t *d)

@@ -359,8 +359,18 @@ static void handle_subscribe(actor_t *self, master_t *m, const actor_pid_t *from
         rescind_all(self, m, fw, false);
         master_framework_cancel_failover(fw);
         allocator_actor_update_framework(&m->allocator, fw->id, roles, role_count);
-        for (size_t i = 0; i < sub->n_suppressed_roles; i++)
-            allocator_actor_suppress(&m->allocator, fw->id, sub->suppressed_roles[i]);
+        /* The new scheduler's suppressed roles are exactly those it names, as Mesos's
+         * updateFramework sets them: the others are revived, whatever its predecessor had
+         * suppressed. */
+        for (size_t r = 0; r < role_count; r++) {
+            bool suppressed = false;
+            for (size_t i = 0; i < sub->n_suppressed_roles && !suppressed; i++)
+                suppressed = strcmp(roles[r], sub->suppressed_roles[i]) == 0;
+            if (suppressed)
+                allocator_actor_suppress(&m->allocator, fw->id, roles[r]);
+            else
+                allocator_actor_revive(&m->allocator, fw->id, roles[r]);
+        }
         allocator_actor_activate_framework(&m->allocator, fw->id);
         fw->reregistered_time = master_now();
         LOG_INFO("Framework %s (%s) resubscribed from %s", fw->id, fw->info->name, from->id);

@@ -592,9 +592,6 @@ void master_teardown(actor_t *self, master_t *m, actor_http_request_t *req, cons
     actor_http_respond(req, 200, "text/plain", NULL, 0, "", 0);
 }
 
-/* GET / and /ui/...: the web UI (http_ui.c). */
-void master_http_ui(actor_t *self, void *state, actor_http_request_t *req);
-
 const actor_http_route_t master_routes[] = {
     {"/state", "GET", on_state},
     {"/state.json", "GET", on_state},

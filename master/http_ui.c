@@ -3,6 +3,7 @@
  * ui/master/, compiled in (ui/assets.h). The page reads the cluster from /state once and then
  * follows the operator event stream (POST /api/v1 SUBSCRIBE); sandbox files come from /files.
  */
+#include "master/master_int.h"
 #include "ui/assets.h"
 
 void master_http_ui(actor_t *self, void *state, actor_http_request_t *req)

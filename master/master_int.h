@@ -372,6 +372,11 @@ void master_weights_update(actor_t *self, master_t *m, actor_http_request_t *req
 /* Tears framework `id` down and answers req: 200, or 400 when no such framework is active. */
 void master_teardown(actor_t *self, master_t *m, actor_http_request_t *req, const char *id);
 
+/* ---- http_ui.c ---- */
+
+/* GET / and /ui/...: the web UI, compiled in from ui/master/. */
+void master_http_ui(actor_t *self, void *state, actor_http_request_t *req);
+
 /* ---- api_v1.c ---- */
 
 /* POST /api/v1: one mesos.master.Call. */

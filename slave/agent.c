@@ -424,25 +424,6 @@ static void copy_options(agent_options_t *dst, const agent_options_t *src)
         json_incref(dst->flags);
 }
 
-/* mkdir -p: the work directory must exist and be writable before anything runs. */
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-        return ENAMETOOLONG;
-    for (char *p = buf + 1; *p != '\0'; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return errno;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-        return errno;
-    return 0;
-}
-
 /* Builds AgentInfo from the options: resources (given or detected), attributes, address. */
 static actor_err_t build_info(start_arg_t *s, char *err, size_t err_len)
 {
@@ -534,7 +515,7 @@ actor_err_t agent_start(const agent_options_t *opts, actor_pid_t *pid, char *err
         snprintf(err, err_len, "--launcher_dir is required (where mesos-executor is)");
         return ACTOR_EINVAL;
     }
-    int rc = make_dirs(opts->work_dir);
+    int rc = agent_make_dirs(opts->work_dir);
     if (rc == 0 && access(opts->work_dir, W_OK) != 0)
         rc = errno;
     if (rc != 0) {

@@ -242,6 +242,10 @@ void agent_framework_free(agent_framework_t *f);
  * URIs, then starts the executor process. Failures end the executor (agent_executor_terminated)
  * with e->failure set. */
 void agent_container_launch(agent_t *a, agent_executor_t *e, const Mesos__TaskInfo *first_task);
+
+/* mkdir -p path (mode 0755; existing directories are fine). Returns 0 or an errno. */
+int agent_make_dirs(const char *path);
+
 /* Watches a recovered executor's process (not our child any more); false if it is gone or is
  * not the executor (its pid was reused). */
 bool agent_container_recover(agent_t *a, agent_executor_t *e);

@@ -54,24 +54,46 @@ static void launch_failed(agent_t *a, agent_executor_t *e, const char *fmt, ...)
     agent_container_destroy(a, e);
 }
 
-/* mkdir -p. Returns 0 or an errno. */
-static int make_dirs(const char *path)
+/* mkdir path (0755): 0, or an errno; *existed tells whether it was there already. */
+static int make_dir(const char *path, bool *existed)
 {
-    char *buf = strdup(path);
-    if (buf == NULL)
-        return ENOMEM;
-    int rc = 0;
-    for (char *p = buf + 1; *p != '\0' && rc == 0; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            rc = errno;
-        *p = '/';
+    *existed = false;
+    if (mkdir(path, 0755) == 0)
+        return 0;
+    *existed = errno == EEXIST;
+    return *existed ? 0 : errno;
+}
+
+/* mkdir -p, from the leaf up: a sandbox's parents (the framework's and the executor's
+ * directories) usually exist, so this costs one mkdir per new directory plus one, not one per
+ * path component. */
+int agent_make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len == 0)
+        return ENOENT;
+    if (len >= sizeof(buf))
+        return ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+    /* Up: cut the last component off until a mkdir succeeds or finds its directory there. */
+    bool existed = false;
+    int rc = make_dir(buf, &existed);
+    while (rc == ENOENT) {
+        char *slash = strrchr(buf, '/');
+        if (slash == NULL || slash == buf)
+            return ENOENT;
+        *slash = '\0';
+        rc = make_dir(buf, &existed);
     }
-    if (rc == 0 && mkdir(buf, 0755) != 0 && errno != EEXIST)
-        rc = errno;
-    free(buf);
+    /* Down: put each cut slash back and create that directory. */
+    for (size_t at = strlen(buf); rc == 0 && at < len; at = strlen(buf)) {
+        buf[at] = '/';
+        rc = make_dir(buf, &existed);
+    }
+    struct stat st;
+    if (rc == 0 && existed && (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)))
+        rc = ENOTDIR; /* a file is in the way */
     return rc;
 }
 
@@ -424,7 +446,7 @@ static void spawn_fetcher(agent_t *a, agent_executor_t *e, const Mesos__CommandI
 
 void agent_container_launch(agent_t *a, agent_executor_t *e, const Mesos__TaskInfo *first_task)
 {
-    int rc = make_dirs(e->directory);
+    int rc = agent_make_dirs(e->directory);
     if (rc != 0) {
         launch_failed(a, e, "Failed to create the sandbox '%s': %s", e->directory, strerror(rc));
         return;

@@ -52,12 +52,11 @@ typedef struct alert_app {
 
 typedef struct marathon_alerts {
     marathon_http_client_t *client;
-    bool disabled;          /* bad options: logged once, nothing mailed */
     char *from;             /* the sender's address */
     int64_t *sent_at;       /* ring of the last mails' times (runtime clock ns) */
     size_t cap, count, pos; /* ring size (the per-minute cap), entries, next slot */
     alert_app_t *apps;
-    uint64_t mails, held_back, failed, serial;
+    uint64_t serial; /* of the last Message-ID */
 } alerts_t;
 
 /* A mail under way: the message and where curl reads it from. */
@@ -194,31 +193,35 @@ static char *default_from(const marathon_t *m)
     return asprintf(&from, "marathon@%s", host) < 0 ? NULL : from;
 }
 
-/* Creates the alert state on the first alert; NULL when alerts are off or out of memory. */
-static alerts_t *ensure(marathon_t *m)
+static void alerts_free(alerts_t *al)
 {
-    if (m->alerts != NULL || m->notify_closed || m->self == NULL)
-        return m->alerts != NULL && !m->alerts->disabled ? m->alerts : NULL;
+    marathon_http_client_free(al->client);
+    free(al->sent_at);
+    free(al->from);
+    free(al);
+}
+
+void marathon_alerts_open(marathon_t *m)
+{
+    if (m->opts.alert_smtp == NULL)
+        return; /* alerts are off */
     alerts_t *al = calloc(1, sizeof(*al));
     if (al == NULL)
-        return NULL;
-    m->alerts = al;
-    char err[512];
-    if (marathon_notify_options_check(&m->opts, err, sizeof(err)) != ACTOR_OK) {
-        LOG_ERROR("Not mailing alerts because of a bad option: %s", err);
-        al->disabled = true;
-        return NULL;
-    }
+        goto fail;
     al->cap = m->opts.alert_max_per_minute > 0 ? m->opts.alert_max_per_minute : DEFAULT_PER_MINUTE;
     al->sent_at = calloc(al->cap, sizeof(*al->sent_at));
     al->from = m->opts.alert_from != NULL ? strdup(m->opts.alert_from) : default_from(m);
     if (al->sent_at == NULL || al->from == NULL ||
-        marathon_http_client_new(m->self, 4, &al->client) != ACTOR_OK) {
-        LOG_ERROR("Out of memory starting alert mails: none will be sent");
-        al->disabled = true;
-        return NULL;
-    }
-    return al;
+        marathon_http_client_new(m->self, 4, &al->client) != ACTOR_OK)
+        goto fail_free;
+    m->alerts = al;
+    LOG_INFO("Mailing alerts to %s through %s", m->opts.alert_to, m->opts.alert_smtp);
+    return;
+
+fail_free:
+    alerts_free(al);
+fail:
+    LOG_ERROR("Out of memory starting alert mails: none will be sent");
 }
 
 static void app_free(alert_app_t *a)
@@ -233,20 +236,16 @@ static void app_free(alert_app_t *a)
 
 void marathon_alerts_close(marathon_t *m)
 {
-    m->notify_closed = true;
     alerts_t *al = m->alerts;
     if (al == NULL)
         return;
-    marathon_http_client_free(al->client);
     alert_app_t *a, *tmp;
     HASH_ITER(hh, al->apps, a, tmp)
     {
         HASH_DEL(al->apps, a);
         app_free(a);
     }
-    free(al->sent_at);
-    free(al->from);
-    free(al);
+    alerts_free(al);
     m->alerts = NULL;
 }
 
@@ -354,11 +353,11 @@ static void on_mailed(actor_t *self, void *state, CURL *easy, CURLcode result, v
     marathon_t *m = state;
     mail_t *mail = arg;
     if (result == CURLE_OK) {
+        m->counters.alerts_sent++;
         LOG_INFO("Mailed the alert '%s' to %s", mail->subject, m->opts.alert_to);
         return;
     }
-    if (m->alerts != NULL)
-        m->alerts->failed++;
+    m->counters.alerts_failed++;
     LOG_WARNING("Failed to mail the alert '%s' through %s: %s", mail->subject, m->opts.alert_smtp,
                 curl_easy_strerror(result));
 }
@@ -414,7 +413,6 @@ static CURL *smtp_new(marathon_t *m, alerts_t *al, mail_t *mail)
 static void send_mail(marathon_t *m, alerts_t *al, const char *subject, const char *text)
 {
     window_record(al, actor_clock_now());
-    al->mails++;
     mail_t *mail = calloc(1, sizeof(*mail));
     CURL *e = NULL;
     if (mail != NULL) {
@@ -433,7 +431,7 @@ static void send_mail(marathon_t *m, alerts_t *al, const char *subject, const ch
         curl_easy_cleanup(e);
     if (mail != NULL)
         mail_free(mail);
-    al->failed++;
+    m->counters.alerts_failed++;
     LOG_WARNING("Cannot mail the alert '%s': %s", subject, actor_strerror(rc));
 }
 
@@ -472,7 +470,7 @@ static void hold_back(marathon_t *m, alerts_t *al, alert_app_t *a, const char *s
         free(t);
     }
     a->suppressed++;
-    al->held_back++;
+    m->counters.alerts_held_back++;
     int64_t now = actor_clock_now(), free_at = window_free_at(al, now);
     arm(m, a, a->quiet_until > free_at ? a->quiet_until : free_at);
 }
@@ -619,21 +617,20 @@ static bool describe(const char *type, const json_t *event, const char **app_id,
 
 void marathon_alerts_event(marathon_t *m, const char *type, const json_t *event)
 {
-    if (m->opts.alert_smtp == NULL)
+    alerts_t *al = m->alerts;
+    if (al == NULL)
         return; /* alerts are off: no event costs anything */
     const char *app_id = NULL;
     char subject[SUBJECT_MAX + 64];
     char *lines = NULL;
     if (!describe(type, event, &app_id, subject, sizeof(subject), &lines))
         return;
-    alerts_t *al = ensure(m);
     char *json = json_dumps(event, JSON_INDENT(2) | JSON_SORT_KEYS);
     char *text = NULL;
-    if (al != NULL && asprintf(&text, "%s\n\nThe event (%s):\n%s\n", lines != NULL ? lines : "",
-                               type, json != NULL ? json : "{}") < 0)
+    if (asprintf(&text, "%s\n\nThe event (%s):\n%s\n", lines != NULL ? lines : "", type,
+                 json != NULL ? json : "{}") < 0)
         text = NULL;
-    if (al != NULL)
-        raise_alert(m, al, app_id[0] != '\0' ? app_id : "/", subject, text != NULL ? text : "");
+    raise_alert(m, al, app_id[0] != '\0' ? app_id : "/", subject, text != NULL ? text : "");
     free(text);
     free(json);
     free(lines);

@@ -22,6 +22,9 @@ void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req);
 /* /metrics (Marathon's JSON) and /metrics/prometheus (api_metrics.c). */
 void marathon_api_metrics(actor_t *self, void *state, actor_http_request_t *req);
 
+/* GET / and /ui/...: the web UI, compiled in from ui/marathon/ (api_ui.c). */
+void marathon_api_ui(actor_t *self, void *state, actor_http_request_t *req);
+
 /* GET /v2/events (events.c). */
 void marathon_events_subscribe(marathon_t *m, actor_http_request_t *req);
 

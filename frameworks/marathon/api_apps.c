@@ -11,13 +11,16 @@
 #include "actor/log.h"
 #include "frameworks/marathon/api.h"
 #include "frameworks/marathon/app_info.h"
+#include "frameworks/marathon/jsonbuf.h"
 #include "frameworks/marathon/marathon_int.h"
 #include "proto/task_states.h"
 
 /* ---- AppInfo ---- */
 
-/* An instance as the counts and statistics see it (strings borrowed from i). */
-static void task_stat(const marathon_instance_t *i, int64_t now_ns, marathon_task_stat_t *out)
+/* An instance as the counts and statistics see it (strings borrowed from i); its life time only
+ * with life (a timestamp to parse). */
+static void task_stat(const marathon_instance_t *i, int64_t now_ns, bool life,
+                      marathon_task_stat_t *out)
 {
     bool any = false, all_alive = true;
     for (size_t k = 0; k < i->health_count; k++) {
@@ -35,61 +38,141 @@ static void task_stat(const marathon_instance_t *i, int64_t now_ns, marathon_tas
         .running = i->state == MESOS__TASK_STATE__TASK_RUNNING,
         .healthy = any && all_alive,
         .unhealthy = any && !all_alive,
-        .has_life_time = marathon_timestamp_parse(i->started_at, &started) == ACTOR_OK,
+        .has_life_time = life && marathon_timestamp_parse(i->started_at, &started) == ACTOR_OK,
     };
     if (out->has_life_time)
         out->life_time = (double)(now_ns - started) / 1e9;
 }
 
-/* The app with the parts `embed` (marathon_embed_t bits) asks for, in Marathon's order. */
-static json_t *app_info(marathon_t *m, const marathon_app_entry_t *e, unsigned embed)
+/* Appends the app's definition without its closing brace: made once per definition and kept
+ * in the entry (a cache, so the entry is not otherwise changed). */
+static void definition_text(const marathon_app_entry_t *app, jsonbuf_t *b)
 {
-    json_t *j = marathon_app_to_json(e->app);
-    marathon_task_stat_t *stats = calloc(e->instance_count + 1, sizeof(*stats));
-    if (j == NULL || stats == NULL) {
-        json_decref(j);
-        free(stats);
-        return NULL;
+    marathon_app_entry_t *e = (marathon_app_entry_t *)app;
+    if (e->app_text == NULL) {
+        json_t *json = marathon_app_to_json(e->app);
+        char *text = json != NULL ? json_dumps(json, MARATHON_APP_JSON_FLAGS) : NULL;
+        json_decref(json);
+        size_t len = text != NULL ? strlen(text) : 0;
+        if (len < 2 || text[len - 1] != '}') {
+            free(text);
+            b->failed = true;
+            return;
+        }
+        e->app_text = text;
+        e->app_text_len = len - 1;
     }
+    jsonbuf_append(b, e->app_text, e->app_text_len);
+}
+
+static void counts_text(const marathon_task_stat_t *stats, size_t n, jsonbuf_t *b)
+{
+    marathon_task_counts_t c;
+    marathon_task_counts(stats, n, &c);
+    jsonbuf_raw(b, ",\"tasksStaged\":");
+    jsonbuf_int(b, c.staged);
+    jsonbuf_raw(b, ",\"tasksRunning\":");
+    jsonbuf_int(b, c.running);
+    jsonbuf_raw(b, ",\"tasksHealthy\":");
+    jsonbuf_int(b, c.healthy);
+    jsonbuf_raw(b, ",\"tasksUnhealthy\":");
+    jsonbuf_int(b, c.unhealthy);
+}
+
+/* Appends key and the app's tasks as an array. */
+static void tasks_text(const marathon_app_entry_t *e, const char *key, jsonbuf_t *b)
+{
+    jsonbuf_raw(b, key);
+    jsonbuf_raw(b, "[");
+    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next) {
+        marathon_instance_text(b, i);
+        jsonbuf_raw(b, i->app_next != NULL ? "," : "");
+    }
+    jsonbuf_raw(b, "]");
+}
+
+/* Appends json (stolen) under key; NULL (out of memory) fails the text. */
+static void json_text(jsonbuf_t *b, const char *key, json_t *json)
+{
+    if (json == NULL) {
+        b->failed = true;
+        return;
+    }
+    jsonbuf_raw(b, key);
+    jsonbuf_json(b, json, MARATHON_APP_JSON_FLAGS);
+    json_decref(json);
+}
+
+/* Appends the app with the parts `embed` (marathon_embed_t bits) asks for, in Marathon's order,
+ * as the JSON text an AppInfo is: the answer is assembled from text, not a tree per request. */
+static void app_info_text(marathon_t *m, const marathon_app_entry_t *e, unsigned embed,
+                          jsonbuf_t *b)
+{
+    (void)m;
+    definition_text(e, b);
+    marathon_task_stat_t *stats = NULL;
     size_t n = 0;
-    int64_t now = actor_clock_wall();
-    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
-        task_stat(i, now, &stats[n++]);
-    if (embed & MARATHON_EMBED_COUNTS) {
-        marathon_task_counts_t c;
-        marathon_task_counts(stats, n, &c);
-        json_object_set_new(j, "tasksStaged", json_integer(c.staged));
-        json_object_set_new(j, "tasksRunning", json_integer(c.running));
-        json_object_set_new(j, "tasksHealthy", json_integer(c.healthy));
-        json_object_set_new(j, "tasksUnhealthy", json_integer(c.unhealthy));
+    if (embed & (MARATHON_EMBED_COUNTS | MARATHON_EMBED_TASK_STATS)) {
+        bool life = embed & MARATHON_EMBED_TASK_STATS;
+        int64_t now = actor_clock_wall();
+        if ((stats = calloc(e->instance_count + 1, sizeof(*stats))) == NULL) {
+            b->failed = true;
+            return;
+        }
+        for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
+            task_stat(i, now, life, &stats[n++]);
     }
+    if (embed & MARATHON_EMBED_COUNTS)
+        counts_text(stats, n, b);
     if (embed & MARATHON_EMBED_DEPLOYMENTS) {
-        json_t *deployments = json_array();
-        if (e->deployment != NULL)
-            json_array_append_new(deployments, json_pack("{s:s}", "id", e->deployment->id));
-        json_object_set_new(j, "deployments", deployments);
+        jsonbuf_raw(b, e->deployment != NULL ? ",\"deployments\":[{\"id\":" : ",\"deployments\":[");
+        if (e->deployment != NULL) {
+            jsonbuf_string(b, e->deployment->id);
+            jsonbuf_raw(b, "}");
+        }
+        jsonbuf_raw(b, "]");
     }
     if (embed & MARATHON_EMBED_READINESS) /* no readiness checks run: never a result */
-        json_object_set_new(j, "readinessCheckResults", json_array());
-    if (embed & MARATHON_EMBED_TASKS) {
-        json_t *tasks = json_array();
-        for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
-            json_array_append_new(tasks, marathon_instance_json(m, i));
-        json_object_set_new(j, "tasks", tasks);
-    }
+        jsonbuf_raw(b, ",\"readinessCheckResults\":[]");
+    if (embed & MARATHON_EMBED_TASKS)
+        tasks_text(e, ",\"tasks\":", b);
     if ((embed & MARATHON_EMBED_LAST_TASK_FAILURE) && e->last_task_failure != NULL)
-        json_object_set(j, "lastTaskFailure", e->last_task_failure);
+        json_text(b, ",\"lastTaskFailure\":", json_incref(e->last_task_failure));
     if (embed & MARATHON_EMBED_TASK_STATS)
-        json_object_set_new(j, "taskStats", marathon_task_stats_json(e->app, stats, n));
+        json_text(b, ",\"taskStats\":", marathon_task_stats_json(e->app, stats, n));
+    jsonbuf_raw(b, "}");
     free(stats);
-    return j;
 }
 
 json_t *marathon_app_info(marathon_t *m, const marathon_app_entry_t *e, bool with_tasks)
 {
-    return app_info(m, e,
-                    MARATHON_EMBED_COUNTS | MARATHON_EMBED_DEPLOYMENTS |
-                        (with_tasks ? MARATHON_EMBED_TASKS | MARATHON_EMBED_LAST_TASK_FAILURE : 0));
+    jsonbuf_t b;
+    jsonbuf_init(&b, 4096);
+    app_info_text(m, e,
+                  MARATHON_EMBED_COUNTS | MARATHON_EMBED_DEPLOYMENTS |
+                      (with_tasks ? MARATHON_EMBED_TASKS | MARATHON_EMBED_LAST_TASK_FAILURE : 0),
+                  &b);
+    json_t *json = b.failed ? NULL : json_loadb(b.data, b.len, 0, NULL);
+    jsonbuf_fini(&b);
+    return json;
+}
+
+/* Answers 200 with the text in b (JSON; freed here), or as JSONP when the request asks for it
+ * (actor_http_respond_json knows how: the text goes through a tree then). */
+static void respond_text(actor_http_request_t *req, jsonbuf_t *b)
+{
+    if (b->failed) {
+        actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+    } else if (actor_http_query(req, "jsonp") != NULL) {
+        json_t *json = json_loadb(b->data, b->len, 0, NULL);
+        if (json != NULL)
+            actor_http_respond_json(req, 200, json);
+        else
+            actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
+    } else {
+        actor_http_respond(req, 200, "application/json", NULL, 0, b->data, b->len);
+    }
+    jsonbuf_fini(b);
 }
 
 /* ---- answering after the write is durable ---- */
@@ -151,8 +234,10 @@ static void not_found(actor_http_request_t *req, const char *id)
                             json_pack("{s:s++}", "message", "App '", id, "' does not exist"));
 }
 
-static void locked(actor_http_request_t *req, const marathon_deployment_t *d)
+/* Refuses an app write because a deployment locks the app (Marathon counts it as dismissed). */
+static void locked(marathon_t *m, actor_http_request_t *req, const marathon_deployment_t *d)
 {
+    m->counters.deployments_dismissed++;
     char message[256];
     snprintf(message, sizeof(message),
              "App is locked by one or more deployments. Override with the option "
@@ -294,7 +379,7 @@ static void update_app(marathon_t *m, actor_http_request_t *req, const char *id,
     }
     if (e != NULL && e->deployment != NULL && !flag(req, "force", false)) {
         json_decref(json);
-        locked(req, e->deployment);
+        locked(m, req, e->deployment);
         return;
     }
     marathon_app_t *app = NULL;
@@ -344,7 +429,7 @@ static void update_app(marathon_t *m, actor_http_request_t *req, const char *id,
 static void delete_app(marathon_t *m, actor_http_request_t *req, marathon_app_entry_t *e)
 {
     if (e->deployment != NULL && !flag(req, "force", true)) {
-        locked(req, e->deployment);
+        locked(m, req, e->deployment);
         return;
     }
     marathon_deployment_t *d = marathon_deploy(m, marathon_app_copy(e->app), NULL, MARATHON_STOP);
@@ -358,7 +443,7 @@ static void delete_app(marathon_t *m, actor_http_request_t *req, marathon_app_en
 static void restart_app(marathon_t *m, actor_http_request_t *req, marathon_app_entry_t *e)
 {
     if (e->deployment != NULL && !flag(req, "force", false)) {
-        locked(req, e->deployment);
+        locked(m, req, e->deployment);
         return;
     }
     marathon_app_t *app = marathon_app_copy(e->app);
@@ -449,6 +534,32 @@ static void split_path(const char *path, char *id, size_t id_len, const char **r
     *rest = cut != NULL ? cut : "";
 }
 
+/* GET /v2/apps: every app (or those whose id or cmd contains the `id` or `cmd` parameter),
+ * written into a buffer sized from the last answer. */
+static void list_apps(marathon_t *m, actor_http_request_t *req)
+{
+    const char *filter_id = actor_http_query(req, "id");
+    const char *filter_cmd = actor_http_query(req, "cmd");
+    unsigned embed = marathon_embed_parse(actor_http_query_string(req), false);
+    jsonbuf_t b;
+    jsonbuf_init(&b, m->apps_text_len + m->apps_text_len / 8 + 4096);
+    jsonbuf_raw(&b, "{\"apps\":[");
+    bool first = true;
+    for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
+        if (filter_id != NULL && strstr(e->id, filter_id) == NULL)
+            continue;
+        if (filter_cmd != NULL &&
+            (e->app->cmd == NULL || strcasestr(e->app->cmd, filter_cmd) == NULL))
+            continue;
+        jsonbuf_raw(&b, first ? "" : ",");
+        first = false;
+        app_info_text(m, e, embed, &b);
+    }
+    jsonbuf_raw(&b, "]}");
+    m->apps_text_len = b.len;
+    respond_text(req, &b);
+}
+
 void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req)
 {
     (void)self;
@@ -460,19 +571,7 @@ void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req)
             post_apps(m, req);
             return;
         }
-        const char *filter_id = actor_http_query(req, "id");
-        const char *filter_cmd = actor_http_query(req, "cmd");
-        unsigned embed = marathon_embed_parse(actor_http_query_string(req), false);
-        json_t *apps = json_array();
-        for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
-            if (filter_id != NULL && strstr(e->id, filter_id) == NULL)
-                continue;
-            if (filter_cmd != NULL &&
-                (e->app->cmd == NULL || strcasestr(e->app->cmd, filter_cmd) == NULL))
-                continue;
-            json_array_append_new(apps, app_info(m, e, embed));
-        }
-        actor_http_respond_json(req, 200, json_pack("{s:o}", "apps", apps));
+        list_apps(m, req);
         return;
     }
     char id[512];
@@ -486,17 +585,22 @@ void marathon_api_apps(actor_t *self, void *state, actor_http_request_t *req)
     } else if (e == NULL) {
         not_found(req, shown);
     } else if (*rest == '\0' && strcmp(method, "GET") == 0) {
-        unsigned embed = marathon_embed_parse(actor_http_query_string(req), true);
-        actor_http_respond_json(req, 200, json_pack("{s:o}", "app", app_info(m, e, embed)));
+        jsonbuf_t b;
+        jsonbuf_init(&b, 4096);
+        jsonbuf_raw(&b, "{\"app\":");
+        app_info_text(m, e, marathon_embed_parse(actor_http_query_string(req), true), &b);
+        jsonbuf_raw(&b, "}");
+        respond_text(req, &b);
     } else if (*rest == '\0' && strcmp(method, "DELETE") == 0) {
         delete_app(m, req, e);
     } else if (strcmp(rest, "/restart") == 0 && strcmp(method, "POST") == 0) {
         restart_app(m, req, e);
     } else if (strcmp(rest, "/tasks") == 0 && strcmp(method, "GET") == 0) {
-        json_t *tasks = json_array();
-        for (marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
-            json_array_append_new(tasks, marathon_instance_json(m, i));
-        actor_http_respond_json(req, 200, json_pack("{s:o}", "tasks", tasks));
+        jsonbuf_t b;
+        jsonbuf_init(&b, 512 * e->instance_count + 64);
+        tasks_text(e, "{\"tasks\":", &b);
+        jsonbuf_raw(&b, "}");
+        respond_text(req, &b);
     } else if (strncmp(rest, "/tasks", 6) == 0 && strcmp(method, "DELETE") == 0) {
         kill_tasks(m, req, e, rest[6] == '/' && rest[7] != '\0' ? rest + 7 : NULL);
     } else if (strcmp(rest, "/versions") == 0 && strcmp(method, "GET") == 0) {

@@ -156,12 +156,14 @@ static void on_info(actor_t *self, void *state, actor_http_request_t *req)
     char leader[300];
     leader_text(m, leader, sizeof(leader));
     json_t *config = json_pack(
-        "{s:s,s:f,s:s,s:b,s:s,s:i,s:i,s:s,s:f,s:f}", "master", m->opts.master, "failover_timeout",
-        m->opts.failover_timeout, "framework_name", m->opts.framework_name, "ha", false, "hostname",
-        m->opts.hostname ? m->opts.hostname : "127.0.0.1", "local_port_min",
-        (int)m->opts.local_port_min, "local_port_max", (int)m->opts.local_port_max, "mesos_role",
-        m->opts.mesos_role, "task_launch_timeout", m->opts.task_launch_timeout * 1000,
-        "decline_offer_duration", m->opts.decline_offer_duration * 1000);
+        "{s:s,s:f,s:s,s:b,s:s,s:i,s:i,s:s,s:f,s:f,s:f}", "master", m->opts.master,
+        "failover_timeout", m->opts.failover_timeout, "framework_name", m->opts.framework_name,
+        "ha", false, "hostname", m->opts.hostname ? m->opts.hostname : "127.0.0.1",
+        "local_port_min", (int)m->opts.local_port_min, "local_port_max",
+        (int)m->opts.local_port_max, "mesos_role", m->opts.mesos_role, "task_launch_timeout",
+        m->opts.task_launch_timeout * 1000, "decline_offer_duration",
+        m->opts.decline_offer_duration * 1000, "min_revive_offers_interval",
+        m->opts.min_revive_offers_interval * 1000);
     actor_http_respond_json(
         req, 200,
         json_pack("{s:s,s:s,s:s,s:b,s:s,s:o,s:o,s:{s:i}}", "name", "marathon", "version", "1.10.0",
@@ -199,9 +201,6 @@ static void on_unknown(actor_t *self, void *state, actor_http_request_t *req)
     (void)self, (void)state;
     actor_http_respond_json(req, 404, json_pack("{s:s}", "message", "URI not found"));
 }
-
-/* GET / and /ui/...: the web UI (api_ui.c). */
-void marathon_api_ui(actor_t *self, void *state, actor_http_request_t *req);
 
 static const actor_http_route_t routes[] = {
     {"/v2/apps", "GET,POST", marathon_api_apps},

@@ -1143,7 +1143,7 @@ typedef enum writer_kind {
     W_UINT32, /* uint32_t at offset */
     W_BOOL,   /* bool at offset */
     W_FUNC,   /* a function */
-    W_EXTRA,  /* from app->extra, else the fallback (a JSON text) when there is one */
+    W_EXTRA,  /* from app->extra, else the fallback (a string) when there is one */
 } writer_kind_t;
 
 typedef struct writer {
@@ -1173,7 +1173,7 @@ static const writer_t writers[] = {
     {"dependencies", FN(write_dependencies)},
     {"disk", AT(W_DOUBLE, disk)},
     {"env", FN(write_env)},
-    {"executor", EXTRA("\"\"")},
+    {"executor", EXTRA("")},
     {"executorResources", EXTRA(NULL)},
     {"fetch", FN(write_fetch)},
     {"gpus", FN(write_gpus)},
@@ -1187,7 +1187,7 @@ static const writer_t writers[] = {
     {"readinessChecks", EXTRA(NULL)},
     {"requirePorts", AT(W_BOOL, require_ports)},
     {"resourceLimits", EXTRA(NULL)},
-    {"role", EXTRA("\"*\"")},
+    {"role", EXTRA("*")},
     {"storeUrls", EXTRA(NULL)},
     {"taskKillGracePeriodSeconds", FN(write_kill_grace)},
     {"tty", EXTRA(NULL)},
@@ -1218,8 +1218,7 @@ static bool write_one(const marathon_app_t *app, const writer_t *w, json_t *out)
         extra = json_object_get(app->extra, w->key);
         if (extra != NULL)
             return put_copy(out, w->key, extra);
-        return w->fallback == NULL ||
-               put(out, w->key, json_loads(w->fallback, JSON_DECODE_ANY, NULL));
+        return w->fallback == NULL || put(out, w->key, json_string(w->fallback));
     }
     return false;
 }

@@ -76,6 +76,7 @@ void marathon_app_entry_free(marathon_app_entry_t *e)
         marathon_offer_stats_fini(e->offer_stats);
     free(e->offer_stats);
     marathon_app_free(e->app);
+    free(e->app_text);
     for (size_t k = 0; k < e->version_count; k++)
         free(e->versions[k]);
     free(e->versions);
@@ -102,6 +103,9 @@ static marathon_app_entry_t *set_app(marathon_t *m, const marathon_app_t *app)
     bool new_version = e->app == NULL || !marathon_app_only_scaled(e->app, copy);
     marathon_app_free(e->app);
     e->app = copy;
+    free(e->app_text);
+    e->app_text = NULL;
+    marathon_app_changed(e);
     if (new_version) {
         /* A new version starts without the old one's backoff. */
         e->failures = 0;
@@ -163,6 +167,7 @@ marathon_deployment_t *marathon_deploy(marathon_t *m, marathon_app_t *original,
         marathon_deployment_cancel(m, e->deployment, false);
     }
     e->deployment = d;
+    m->counters.deployments++;
     HASH_ADD_KEYPTR(hh, m->deployments, d->id, strlen(d->id), d);
     marathon_store_deployment(m, d);
     marathon_event(m, "deployment_info", plan_event(d, "currentStep"));
@@ -270,23 +275,7 @@ static bool other_version(const marathon_instance_t *i, const char *version)
 
 void marathon_app_rollout(const marathon_app_entry_t *e, marathon_restart_step_t *step)
 {
-    const char *v = marathon_app_config(e->app);
-    marathon_rollout_counts_t now = {0};
-    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next) {
-        if (mesos_task_state_terminal(i->state))
-            continue;
-        bool current = strcmp(i->version, v) == 0;
-        bool healthy = marathon_instance_healthy(i);
-        if (current && !i->killing) {
-            now.new_started++;
-            now.new_healthy += healthy;
-        } else if (!current && i->killing) {
-            now.old_dying++;
-        } else if (!current) {
-            now.old_active++;
-            now.old_healthy += healthy;
-        }
-    }
+    marathon_rollout_counts_t now = marathon_app_counts(e)->rollout;
     marathon_restart_compute(e->app->instances, e->app->minimum_health_capacity,
                              e->app->maximum_over_capacity, &now, step);
 }
@@ -295,13 +284,9 @@ void marathon_app_rollout(const marathon_app_entry_t *e, marathon_restart_step_t
  * nothing else left running. */
 static bool reached(const marathon_app_entry_t *e)
 {
-    const char *v = marathon_app_config(e->app);
-    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next) {
-        if (strcmp(i->version, v) != 0 || i->killing)
-            return false;
-    }
-    return marathon_app_active(e, v) == e->app->instances &&
-           marathon_app_healthy(e, v) == e->app->instances;
+    const marathon_app_counts_t *c = marathon_app_counts(e);
+    return c->stale == 0 && c->current_active == e->app->instances &&
+           c->current_healthy == e->app->instances;
 }
 
 static bool progress_one(marathon_t *m, marathon_deployment_t *d)
@@ -322,8 +307,8 @@ static bool progress_one(marathon_t *m, marathon_deployment_t *d)
         return true;
     const char *v = marathon_app_config(e->app);
     uint32_t target = e->app->instances;
-    uint32_t active = marathon_app_active(e, NULL);
-    uint32_t new_active = marathon_app_active(e, v);
+    const marathon_app_counts_t *c = marathon_app_counts(e);
+    uint32_t active = c->active, new_active = c->current_active;
     if (new_active > target) /* scaled down: the surplus goes */
         kill_some(m, e, new_active - target, any_version, NULL);
     if (active > new_active) {
@@ -332,6 +317,13 @@ static bool progress_one(marathon_t *m, marathon_deployment_t *d)
         kill_some(m, e, step.kill, other_version, v);
     }
     return reached(e);
+}
+
+void marathon_deployment_progress_app(marathon_t *m, marathon_app_entry_t *e)
+{
+    marathon_deployment_t *d = e->deployment;
+    if (d != NULL && progress_one(m, d))
+        finish(m, d, true);
 }
 
 void marathon_deployments_progress(marathon_t *m)

@@ -1,39 +1,37 @@
 /*
  * health.c: Marathon-level health checks; see health.h.
  *
- * The checker has two sides. The owner's side, run inside the owner actor, keeps the watched
- * instances in a hash by task id, each with the states of its checks and one timer for the next
- * check that falls due. The I/O side, run on the runtime's I/O thread, runs probes on a libcurl
- * multi handle driven by libev watchers (one ev_io per socket curl uses, one ev_timer for curl's
- * timeouts) and keeps at most MARATHON_HEALTH_MAX_RUNNING of them under way.
+ * The checker runs inside the owner actor: it keeps the watched instances in a hash by task id,
+ * each with the states of its checks and one timer for the next check that falls due. Probes are
+ * libcurl transfers run off the owner's thread by an HTTP client (http_client.h), at most
+ * MARATHON_HEALTH_MAX_RUNNING at once; their outcome comes back inside the owner.
  *
- * A probe travels owner -> I/O with actor_io_call and back with actor_dispatch. It carries the
- * task id and the serial of the registration that started it, never a pointer into the owner's
- * records, so that a watch replaced or removed meanwhile just drops its result. The checker is
- * reference counted: the owner holds a reference until marathon_health_free, the I/O side one
- * until it has torn down its multi handle, each probe one until it is freed; a probe whose
- * dispatch finds the checker closed (or the owner gone) can still tell, and frees itself.
+ * A probe carries the task id and the serial of the registration that started it, never a pointer
+ * into the owner's records, so that a watch replaced or removed meanwhile just drops its result.
+ * A probe that cannot start (no port to probe, no memory for its transfer) fails at once, but its
+ * report still comes from a call of its own (actor_dispatch), never from inside watch: that call
+ * holds a reference on the checker, so that it can tell a checker freed meanwhile. The checker is
+ * reference counted on the owner's thread only: the owner holds one until marathon_health_free,
+ * each such call one, and each report under way one (the callback may free the checker).
  *
  * A watch and its timer: the timer's argument is the watch. Unwatching cancels the timer; when
  * the timer already fired (its call waits in the owner's mailbox) the watch is unlinked and
  * marked an orphan, and that call frees it.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
-#include <ev.h>
 
 /* An allocation failure inside uthash leaves the item out (hh.tbl NULL) instead of exiting. */
 #define HASH_NONFATAL_OOM 1
 #include <uthash.h>
 
 #include "actor/clock.h"
-#include "actor/io.h"
 #include "actor/log.h"
 #include "frameworks/marathon/health.h"
+#include "frameworks/marathon/http_client.h"
 
 #define CAUSE_LEN       640
 #define STATUS_LINE_LEN 128
@@ -70,7 +68,7 @@ typedef enum probe_kind {
 } probe_kind_t;
 
 typedef struct probe {
-    marathon_health_t *h; /* a reference */
+    marathon_health_t *h; /* valid while the outcome can still reach the owner */
     char *task_id;
     uint64_t serial;
     size_t index;
@@ -79,9 +77,7 @@ typedef struct probe {
     uint32_t timeout_s;
     char *url;
     char target[TARGET_LEN]; /* "host:port" for causes */
-    /* I/O side */
-    CURL *easy;
-    struct probe *prev, *next; /* the queue, or the running list */
+    /* Written by the transfer's callbacks on the I/O thread, read once it is done. */
     char status_line[STATUS_LINE_LEN];
     char errbuf[CURL_ERROR_SIZE];
     bool body_seen; /* the body started: the transfer was cut there on purpose */
@@ -91,159 +87,33 @@ typedef struct probe {
     char cause[CAUSE_LEN];
 } probe_t;
 
-typedef struct sock {
-    ev_io io; /* first: libev's callback gets the sock back from it */
-    marathon_health_t *h;
-    struct sock *prev, *next; /* h->socks */
-} sock_t;
-
 struct marathon_health {
-    atomic_int refs;
-    /* The owner's side. */
+    int refs; /* the owner's, failed probes' calls, reports under way (owner's thread only) */
     actor_t *owner;
     actor_pid_t owner_pid;
     marathon_health_report_fn fn;
+    marathon_http_client_t *client; /* runs the probes */
     watch_t *watches;
     uint64_t next_serial;
     bool closed; /* marathon_health_free ran: results are dropped */
-    /* The I/O side (I/O thread only, after marathon_health_new). */
-    CURLM *multi;
-    ev_timer timer; /* curl's timeout */
-    probe_t *queue_head, *queue_tail;
-    probe_t *running;
-    size_t running_count;
-    sock_t *socks;
-    bool no_loop; /* torn down after the loop stopped: no libev calls */
 };
-
-/* ---- references ---- */
 
 static void health_unref(marathon_health_t *h)
 {
-    if (atomic_fetch_sub(&h->refs, 1) != 1)
-        return;
-    curl_global_cleanup();
-    free(h);
+    if (--h->refs == 0)
+        free(h);
 }
 
-static void probe_free(probe_t *p)
+/* A marathon_http_release_fn: may run on the I/O thread, so it touches only the probe. */
+static void probe_free(void *arg)
 {
-    if (p->easy != NULL)
-        curl_easy_cleanup(p->easy);
+    probe_t *p = arg;
     free(p->url);
     free(p->task_id);
-    health_unref(p->h);
     free(p);
 }
 
-/* ---- the I/O side: curl's sockets and timer on the libev loop ---- */
-
-static void io_collect(marathon_health_t *h);
-
-static void on_sock_event(struct ev_loop *loop, ev_io *w, int revents)
-{
-    (void)loop;
-    marathon_health_t *h = ((sock_t *)w)->h; /* the sock may go inside socket_action */
-    int mask =
-        ((revents & EV_READ) ? CURL_CSELECT_IN : 0) | ((revents & EV_WRITE) ? CURL_CSELECT_OUT : 0);
-    int running;
-    curl_multi_socket_action(h->multi, w->fd, mask, &running);
-    io_collect(h);
-}
-
-static void on_timer_event(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop, (void)revents;
-    marathon_health_t *h = w->data;
-    int running;
-    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    io_collect(h);
-}
-
-static void sock_free(marathon_health_t *h, sock_t *sk)
-{
-    if (!h->no_loop)
-        ev_io_stop(actor_io_loop(), &sk->io);
-    if (sk->prev != NULL)
-        sk->prev->next = sk->next;
-    else
-        h->socks = sk->next;
-    if (sk->next != NULL)
-        sk->next->prev = sk->prev;
-    free(sk);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: watch s for what curl wants. */
-static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-    (void)easy;
-    marathon_health_t *h = userp;
-    sock_t *sk = socketp;
-    if (what == CURL_POLL_REMOVE) {
-        if (sk != NULL) {
-            curl_multi_assign(h->multi, s, NULL);
-            sock_free(h, sk);
-        }
-        return 0;
-    }
-    if (h->no_loop)
-        return 0;
-    if (sk == NULL) {
-        sk = calloc(1, sizeof(*sk));
-        if (sk == NULL)
-            return -1; /* curl fails the transfer */
-        sk->h = h;
-        sk->next = h->socks;
-        if (h->socks != NULL)
-            h->socks->prev = sk;
-        h->socks = sk;
-        ev_init(&sk->io, on_sock_event);
-        curl_multi_assign(h->multi, s, sk);
-    } else {
-        ev_io_stop(actor_io_loop(), &sk->io);
-    }
-    int events = ((what & CURL_POLL_IN) ? EV_READ : 0) | ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
-    ev_io_set(&sk->io, s, events);
-    ev_io_start(actor_io_loop(), &sk->io);
-    return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: call back curl after timeout_ms (-1: never). */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-    (void)multi;
-    marathon_health_t *h = userp;
-    if (h->no_loop)
-        return 0;
-    ev_timer_stop(actor_io_loop(), &h->timer);
-    if (timeout_ms >= 0) {
-        ev_timer_set(&h->timer, (double)timeout_ms / 1000.0, 0.0);
-        ev_timer_start(actor_io_loop(), &h->timer);
-    }
-    return 0;
-}
-
-/* ---- the I/O side: probes ---- */
-
-static void on_probe_done(actor_t *self, void *state, void *arg);
-
-/* Hands a finished probe to the owner; frees it if the owner is gone. */
-static void io_deliver(marathon_health_t *h, probe_t *p)
-{
-    if (actor_dispatch(&h->owner_pid, on_probe_done, p) != ACTOR_OK)
-        probe_free(p);
-}
-
-static void list_unlink(probe_t **head, probe_t *p)
-{
-    if (p->prev != NULL)
-        p->prev->next = p->next;
-    else
-        *head = p->next;
-    if (p->next != NULL)
-        p->next->prev = p->prev;
-    p->prev = p->next = NULL;
-}
+/* ---- a probe's transfer ---- */
 
 static size_t on_header(char *buffer, size_t size, size_t nitems, void *userdata)
 {
@@ -282,10 +152,10 @@ static void judge_status(probe_t *p, long code)
         snprintf(p->cause, sizeof(p->cause), "%ld", code);
 }
 
-static void judge_error(probe_t *p, CURLcode rc)
+static void judge_error(probe_t *p, CURL *easy, CURLcode rc)
 {
     long os_errno = 0;
-    curl_easy_getinfo(p->easy, CURLINFO_OS_ERRNO, &os_errno);
+    curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
     const char *detail = p->errbuf[0] ? p->errbuf : curl_easy_strerror(rc);
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -315,29 +185,26 @@ static void judge_error(probe_t *p, CURLcode rc)
 }
 
 /* Reads a finished transfer's outcome into p. */
-static void judge(probe_t *p, CURLcode rc)
+static void judge(probe_t *p, CURL *easy, CURLcode rc)
 {
     long code = 0;
-    curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
     if (p->kind == PROBE_TCP && rc == CURLE_OK)
         p->alive = true;
     else if (p->kind != PROBE_TCP && code > 0 &&
              (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && p->body_seen)))
         judge_status(p, code);
     else
-        judge_error(p, rc);
+        judge_error(p, easy, rc);
 }
 
-static bool easy_setup(probe_t *p)
+static bool easy_setup(CURL *e, probe_t *p)
 {
-    CURL *e = p->easy;
     long timeout_ms = (long)p->timeout_s * 1000L;
     bool ok = curl_easy_setopt(e, CURLOPT_URL, p->url) == CURLE_OK &&
               curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
               curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK && /* never a proxy */
               curl_easy_setopt(e, CURLOPT_USERAGENT, "Marathon") == CURLE_OK;
-    curl_easy_setopt(e, CURLOPT_PRIVATE, p);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L); /* a new connection each time, as Marathon */
@@ -356,108 +223,6 @@ static bool easy_setup(probe_t *p)
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     return ok;
-}
-
-/* Starts p's transfer; a probe that cannot start is delivered as failed at once. */
-static void io_launch(marathon_health_t *h, probe_t *p)
-{
-    if (p->kind == PROBE_NO_PORT) {
-        snprintf(p->cause, sizeof(p->cause),
-                 "Health check failed: unable to get the task's effectivePort");
-        io_deliver(h, p);
-        return;
-    }
-    p->easy = curl_easy_init();
-    CURLMcode mrc = CURLM_OUT_OF_MEMORY;
-    if (p->easy != NULL && easy_setup(p))
-        mrc = curl_multi_add_handle(h->multi, p->easy);
-    if (mrc != CURLM_OK) {
-        snprintf(p->cause, sizeof(p->cause), "Health check of %s could not start: %s", p->target,
-                 curl_multi_strerror(mrc));
-        io_deliver(h, p);
-        return;
-    }
-    p->next = h->running;
-    if (h->running != NULL)
-        h->running->prev = p;
-    h->running = p;
-    h->running_count++;
-}
-
-/* Starts queued probes while there is room. */
-static void io_pump(marathon_health_t *h)
-{
-    while (h->queue_head != NULL && h->running_count < MARATHON_HEALTH_MAX_RUNNING) {
-        probe_t *p = h->queue_head;
-        h->queue_head = p->next;
-        if (h->queue_head == NULL)
-            h->queue_tail = NULL;
-        p->next = NULL;
-        io_launch(h, p);
-    }
-}
-
-/* Delivers every finished transfer, then starts what waits. */
-static void io_collect(marathon_health_t *h)
-{
-    for (;;) {
-        int left;
-        CURLMsg *m = curl_multi_info_read(h->multi, &left);
-        if (m == NULL)
-            break;
-        if (m->msg != CURLMSG_DONE)
-            continue;
-        CURL *easy = m->easy_handle;
-        CURLcode rc = m->data.result;
-        char *priv = NULL;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-        probe_t *p = (probe_t *)priv;
-        judge(p, rc);
-        list_unlink(&h->running, p);
-        h->running_count--;
-        curl_multi_remove_handle(h->multi, easy);
-        curl_easy_cleanup(easy);
-        p->easy = NULL;
-        io_deliver(h, p);
-    }
-    io_pump(h);
-}
-
-/* actor_io_call: queues a probe. */
-static void io_start(void *arg)
-{
-    probe_t *p = arg;
-    marathon_health_t *h = p->h;
-    if (h->queue_tail != NULL)
-        h->queue_tail->next = p;
-    else
-        h->queue_head = p;
-    h->queue_tail = p;
-    io_pump(h);
-}
-
-/* actor_io_call (or directly once the loop is gone): abandons every probe and releases the
- * multi handle and the I/O side's reference. */
-static void io_close(void *arg)
-{
-    marathon_health_t *h = arg;
-    while (h->running != NULL) {
-        probe_t *p = h->running;
-        list_unlink(&h->running, p);
-        curl_multi_remove_handle(h->multi, p->easy);
-        probe_free(p);
-    }
-    while (h->queue_head != NULL) {
-        probe_t *p = h->queue_head;
-        h->queue_head = p->next;
-        probe_free(p);
-    }
-    curl_multi_cleanup(h->multi);
-    while (h->socks != NULL) /* whatever curl did not remove */
-        sock_free(h, h->socks);
-    if (!h->no_loop)
-        ev_timer_stop(actor_io_loop(), &h->timer);
-    health_unref(h);
 }
 
 /* ---- the owner's side: watches ---- */
@@ -594,26 +359,10 @@ static probe_t *probe_new(marathon_health_t *h, const watch_t *w, size_t i)
     p->ignore_1xx = c->ignore_http1xx && p->kind == PROBE_HTTP;
     p->timeout_s = c->timeout_seconds > 0 ? c->timeout_seconds : 1;
     p->h = h;
-    atomic_fetch_add(&h->refs, 1);
     return p;
 }
 
-static void probe_start(marathon_health_t *h, watch_t *w, size_t i)
-{
-    probe_t *p = probe_new(h, w, i);
-    if (p == NULL) {
-        LOG_ERROR("Out of memory starting health check %zu of task %s", i, w->task_id);
-        return;
-    }
-    actor_err_t rc = actor_io_call(io_start, p);
-    if (rc != ACTOR_OK) {
-        LOG_WARNING("Skipping health check %zu of task %s because the I/O thread refused it: %s", i,
-                    w->task_id, actor_strerror(rc));
-        probe_free(p);
-        return;
-    }
-    w->states[i].running = true;
-}
+static void probe_start(marathon_health_t *h, watch_t *w, size_t i);
 
 static void on_watch_timer(actor_t *self, void *state, void *arg);
 
@@ -693,26 +442,93 @@ static void apply(const watch_t *w, check_state_t *st, const probe_t *p,
     r->status = *s;
 }
 
-/* actor_dispatch from the I/O side: a probe's outcome, inside the owner. */
-static void on_probe_done(actor_t *self, void *state, void *arg)
+/* ---- outcomes, inside the owner ---- */
+
+/* Applies a probe's outcome to its check and tells the owner. A watch replaced or removed
+ * meanwhile drops it. */
+static void deliver(marathon_health_t *h, actor_t *self, void *state, const probe_t *p)
 {
-    probe_t *p = arg;
-    marathon_health_t *h = p->h;
     watch_t *w = NULL;
-    if (self != NULL && !h->closed)
-        HASH_FIND_STR(h->watches, p->task_id, w);
-    if (w == NULL || w->serial != p->serial) {
-        probe_free(p);
+    HASH_FIND_STR(h->watches, p->task_id, w);
+    if (w == NULL || w->serial != p->serial)
         return;
-    }
     check_state_t *st = &w->states[p->index];
     st->running = false;
     marathon_health_report_t r = {.task_id = p->task_id, .check_index = p->index};
     apply(w, st, p, &r);
     if (r.counted && !r.alive)
         VLOG(1, "Health check %zu of task %s failed: %s", p->index, p->task_id, p->cause);
-    h->fn(self, state, &r); /* may unwatch w or free h: p keeps h's memory until freed */
+    h->refs++; /* the callback may free the checker */
+    h->fn(self, state, &r);
+    health_unref(h);
+}
+
+/* A marathon_http_done_fn: a transfer's outcome. It runs only while the client, and so the
+ * checker, lives. */
+static void on_probe_done(actor_t *self, void *state, CURL *easy, CURLcode result, void *arg)
+{
+    probe_t *p = arg;
+    judge(p, easy, result);
+    deliver(p->h, self, state, p);
+}
+
+/* actor_dispatch: a probe that failed without a transfer. */
+static void on_probe_failed(actor_t *self, void *state, void *arg)
+{
+    probe_t *p = arg;
+    marathon_health_t *h = p->h;
+    if (self != NULL && !h->closed)
+        deliver(h, self, state, p);
+    health_unref(h);
     probe_free(p);
+}
+
+/* Reports p as failed with its cause from a call of its own; false when even that fails. */
+static bool probe_fail(marathon_health_t *h, probe_t *p)
+{
+    h->refs++;
+    if (actor_dispatch(&h->owner_pid, on_probe_failed, p) == ACTOR_OK)
+        return true;
+    h->refs--;
+    return false;
+}
+
+/* Starts p's transfer on the client; a probe that cannot start fails at once. False when neither
+ * could happen (p is then the caller's). */
+static bool probe_launch(marathon_health_t *h, probe_t *p)
+{
+    if (p->kind == PROBE_NO_PORT) {
+        snprintf(p->cause, sizeof(p->cause),
+                 "Health check failed: unable to get the task's effectivePort");
+        return probe_fail(h, p);
+    }
+    CURL *easy = curl_easy_init();
+    actor_err_t rc = ACTOR_ENOMEM;
+    if (easy != NULL && easy_setup(easy, p))
+        rc = marathon_http_client_start(h->client, easy, on_probe_done, probe_free, p);
+    if (rc == ACTOR_OK)
+        return true;
+    if (easy != NULL)
+        curl_easy_cleanup(easy);
+    snprintf(p->cause, sizeof(p->cause), "Health check of %s could not start: %s", p->target,
+             actor_strerror(rc));
+    return probe_fail(h, p);
+}
+
+static void probe_start(marathon_health_t *h, watch_t *w, size_t i)
+{
+    probe_t *p = probe_new(h, w, i);
+    if (p == NULL) {
+        LOG_ERROR("Out of memory starting health check %zu of task %s", i, w->task_id);
+        return;
+    }
+    if (!probe_launch(h, p)) {
+        LOG_WARNING("Skipping health check %zu of task %s because it could not start", i,
+                    w->task_id);
+        probe_free(p);
+        return;
+    }
+    w->states[i].running = true;
 }
 
 /* ---- public ---- */
@@ -722,32 +538,20 @@ actor_err_t marathon_health_new(actor_t *owner, marathon_health_report_fn fn,
 {
     if (owner == NULL || fn == NULL || out == NULL)
         return ACTOR_EINVAL;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return ACTOR_ENOMEM;
     marathon_health_t *h = calloc(1, sizeof(*h));
     if (h == NULL)
-        goto fail_global;
-    h->multi = curl_multi_init();
-    if (h->multi == NULL)
-        goto fail_free;
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-    ev_timer_init(&h->timer, on_timer_event, 0.0, 0.0);
-    h->timer.data = h;
-    atomic_init(&h->refs, 2); /* the owner's and the I/O side's */
+        return ACTOR_ENOMEM;
+    actor_err_t rc = marathon_http_client_new(owner, MARATHON_HEALTH_MAX_RUNNING, &h->client);
+    if (rc != ACTOR_OK) {
+        free(h);
+        return rc;
+    }
+    h->refs = 1; /* the owner's */
     h->owner = owner;
     h->owner_pid = *actor_self(owner);
     h->fn = fn;
     *out = h;
     return ACTOR_OK;
-
-fail_free:
-    free(h);
-fail_global:
-    curl_global_cleanup();
-    return ACTOR_ENOMEM;
 }
 
 void marathon_health_free(marathon_health_t *h)
@@ -760,15 +564,8 @@ void marathon_health_free(marathon_health_t *h)
     {
         watch_drop(h, w);
     }
-    if (actor_io_call(io_close, h) != ACTOR_OK) {
-        /* The runtime stopped (its I/O thread is gone), or no memory for the call. */
-        if (actor_io_loop() == NULL) {
-            h->no_loop = true;
-            io_close(h);
-        } else {
-            LOG_ERROR("Out of memory closing the health checker: leaking its probes");
-        }
-    }
+    marathon_http_client_free(h->client); /* probes under way are abandoned: no outcome */
+    h->client = NULL;
     health_unref(h);
 }
 

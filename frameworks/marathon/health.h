@@ -30,8 +30,9 @@
  * health_status_changed_event when `changed`. delaySeconds is not used (Marathon defines it and
  * does not implement it for Marathon-level checks).
  *
- * Nothing blocks the owner: probes run on the runtime's I/O thread (libcurl's multi interface on
- * the libev loop), at most MARATHON_HEALTH_MAX_RUNNING at a time (the rest wait their turn, their
+ * Nothing blocks the owner: probes run on the runtime's I/O thread (an HTTP client of
+ * http_client.h: libcurl's multi interface on the libev loop), at most MARATHON_HEALTH_MAX_RUNNING
+ * at a time (the rest wait their turn, their
  * timeouts counted from their start), each on a fresh connection. An instance costs one timer
  * and a small record however many checks it has; a probe costs a libcurl handle while it runs.
  * A check whose previous probe is still running when it falls due skips that round.

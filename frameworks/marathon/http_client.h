@@ -1,7 +1,8 @@
 /*
- * http_client.h: outgoing libcurl transfers for an actor that must never block: Marathon's event
- * callbacks to HTTP subscribers (subscriptions.c) and its alert mails over SMTP (alerts.c). It
- * knows nothing of Marathon: any actor that wants a URL fetched, posted or mailed can use it.
+ * http_client.h: outgoing libcurl transfers for an actor that must never block: Marathon's health
+ * check probes (health.c), its event callbacks to HTTP subscribers (subscriptions.c) and its alert
+ * mails over SMTP (alerts.c). Part of the marathon_health library (health.cmake). It knows nothing
+ * of Marathon: any actor that wants a URL fetched, posted or mailed can use it.
  *
  * The owner prepares a curl easy handle inside its own handler (URL, method, body, timeouts:
  * whatever libcurl offers) and hands it over with marathon_http_client_start(). The transfer runs

@@ -19,6 +19,7 @@
 
 #include "actor/log.h"
 #include "frameworks/marathon/backoff.h"
+#include "frameworks/marathon/jsonbuf.h"
 #include "frameworks/marathon/marathon_int.h"
 #include "frameworks/marathon/plan.h"
 #include "proto/task_states.h"
@@ -75,6 +76,7 @@ marathon_instance_t *marathon_instance_add(marathon_t *m, marathon_app_entry_t *
     HASH_ADD_KEYPTR(hh, m->instances, i->task_id, strlen(i->task_id), i);
     DL_APPEND2(e->instances, i, app_prev, app_next);
     e->instance_count++;
+    marathon_app_changed(e);
     return i;
 }
 
@@ -85,6 +87,7 @@ void marathon_instance_remove(marathon_t *m, marathon_instance_t *i)
     HASH_DEL(m->instances, i);
     DL_DELETE2(i->app->instances, i, app_prev, app_next);
     i->app->instance_count--;
+    marathon_app_changed(i->app);
     for (size_t k = 0; k < i->health_count; k++)
         free(i->health[k].last_failure_cause);
     free(i->health);
@@ -111,14 +114,6 @@ static bool counts(const marathon_instance_t *i, const char *version)
            (version == NULL || strcmp(i->version, version) == 0);
 }
 
-uint32_t marathon_app_active(const marathon_app_entry_t *e, const char *version)
-{
-    uint32_t n = 0;
-    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
-        n += counts(i, version);
-    return n;
-}
-
 bool marathon_instance_healthy(const marathon_instance_t *i)
 {
     if (i->state != MESOS__TASK_STATE__TASK_RUNNING || i->killing)
@@ -130,8 +125,78 @@ bool marathon_instance_healthy(const marathon_instance_t *i)
     return true;
 }
 
+void marathon_app_changed(marathon_app_entry_t *e)
+{
+    e->counts_valid = false;
+}
+
+/* Adds one instance to an app's counts (v: the app's current configuration). */
+static void count_one(const marathon_instance_t *i, const char *v, marathon_app_counts_t *c)
+{
+    bool current = strcmp(i->version, v) == 0;
+    bool terminal = mesos_task_state_terminal(i->state);
+    bool healthy = marathon_instance_healthy(i);
+    if (counts(i, NULL)) {
+        c->active++;
+        c->current_active += current;
+    }
+    c->current_healthy += healthy && current;
+    c->stale += !current || i->killing;
+    c->old_left += !current && !terminal;
+    if (terminal)
+        return;
+    marathon_rollout_counts_t *r = &c->rollout;
+    if (current && !i->killing) {
+        r->new_started++;
+        r->new_healthy += healthy;
+    } else if (!current && i->killing) {
+        r->old_dying++;
+    } else if (!current) {
+        r->old_active++;
+        r->old_healthy += healthy;
+    }
+}
+
+const marathon_app_counts_t *marathon_app_counts(const marathon_app_entry_t *app)
+{
+    /* The counts are a cache: filling them in does not change the app. */
+    marathon_app_entry_t *e = (marathon_app_entry_t *)app;
+    if (e->counts_valid)
+        return &e->counts;
+    const char *v = marathon_app_config(e->app);
+    bool timed = false;
+    e->counts = (marathon_app_counts_t){0};
+    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next) {
+        count_one(i, v, &e->counts);
+        timed |= i->unreachable;
+    }
+    /* An unreachable instance turns inactive with time: such an app is counted every time. */
+    e->counts_valid = !timed;
+    return &e->counts;
+}
+
+/* Whether version is the app's current configuration (NULL: any version). */
+static bool is_current(const marathon_app_entry_t *e, const char *version)
+{
+    return strcmp(version, marathon_app_config(e->app)) == 0;
+}
+
+uint32_t marathon_app_active(const marathon_app_entry_t *e, const char *version)
+{
+    if (version == NULL)
+        return marathon_app_counts(e)->active;
+    if (is_current(e, version))
+        return marathon_app_counts(e)->current_active;
+    uint32_t n = 0;
+    for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
+        n += counts(i, version);
+    return n;
+}
+
 uint32_t marathon_app_healthy(const marathon_app_entry_t *e, const char *version)
 {
+    if (version != NULL && is_current(e, version))
+        return marathon_app_counts(e)->current_healthy;
     uint32_t n = 0;
     for (const marathon_instance_t *i = e->instances; i != NULL; i = i->app_next)
         n += marathon_instance_healthy(i) && (version == NULL || strcmp(i->version, version) == 0);
@@ -142,6 +207,7 @@ void marathon_instance_kill(marathon_t *m, marathon_instance_t *i)
 {
     if (!i->killing) {
         i->killing = true;
+        marathon_app_changed(i->app);
         marathon_store_instance(m, i);
     }
     if (m->driver != NULL)
@@ -167,42 +233,88 @@ void marathon_app_failure(marathon_t *m, marathon_app_entry_t *e, const marathon
              mesos_task_state_name(status->state), delay);
 }
 
-static json_t *health_json(const marathon_instance_t *i)
+/* A health result's time, or null when there is none. */
+static void time_or_null(jsonbuf_t *b, const char *key, const char *time)
 {
-    json_t *arr = json_array();
+    jsonbuf_raw(b, key);
+    jsonbuf_string(b, time[0] != '\0' ? time : NULL);
+}
+
+static void health_text(jsonbuf_t *b, const marathon_instance_t *i)
+{
+    bool first = true;
+    jsonbuf_raw(b, "[");
     for (size_t k = 0; k < i->health_count; k++) {
         const marathon_health_result_t *h = &i->health[k];
         if (!h->has_result)
             continue;
-        json_array_append_new(
-            arr,
-            json_pack(
-                "{s:b,s:i,s:o,s:o,s:o,s:o,s:s}", "alive", h->alive, "consecutiveFailures",
-                (int)h->consecutive_failures, "firstSuccess",
-                h->first_success[0] ? json_string(h->first_success) : json_null(), "lastSuccess",
-                h->last_success[0] ? json_string(h->last_success) : json_null(), "lastFailure",
-                h->last_failure[0] ? json_string(h->last_failure) : json_null(), "lastFailureCause",
-                h->last_failure_cause ? json_string(h->last_failure_cause) : json_null(),
-                "instanceId", i->task_id));
+        jsonbuf_raw(b, first ? "{\"alive\":" : ",{\"alive\":");
+        first = false;
+        jsonbuf_bool(b, h->alive);
+        jsonbuf_raw(b, ",\"consecutiveFailures\":");
+        jsonbuf_int(b, (int)h->consecutive_failures);
+        time_or_null(b, ",\"firstSuccess\":", h->first_success);
+        time_or_null(b, ",\"lastSuccess\":", h->last_success);
+        time_or_null(b, ",\"lastFailure\":", h->last_failure);
+        jsonbuf_raw(b, ",\"lastFailureCause\":");
+        jsonbuf_string(b, h->last_failure_cause);
+        jsonbuf_raw(b, ",\"instanceId\":");
+        jsonbuf_string(b, i->task_id);
+        jsonbuf_raw(b, "}");
     }
-    return arr;
+    jsonbuf_raw(b, "]");
+}
+
+/* `,"ports":[...],"servicePorts":[...]`: its host ports and its app's service ports. */
+static void ports_text(jsonbuf_t *b, const marathon_instance_t *i)
+{
+    jsonbuf_raw(b, ",\"ports\":[");
+    for (size_t k = 0; k < i->port_count; k++) {
+        jsonbuf_raw(b, k > 0 ? "," : "");
+        jsonbuf_int(b, i->ports[k]);
+    }
+    jsonbuf_raw(b, "],\"servicePorts\":[");
+    const marathon_app_t *app = i->app->app;
+    for (size_t k = 0; k < app->port_definition_count; k++) {
+        jsonbuf_raw(b, k > 0 ? "," : "");
+        jsonbuf_int(b, app->port_definitions[k].port);
+    }
+    jsonbuf_raw(b, "]");
+}
+
+void marathon_instance_text(jsonbuf_t *b, const marathon_instance_t *i)
+{
+    int state = i->state == MARATHON_STATE_CREATED ? MESOS__TASK_STATE__TASK_STAGING : i->state;
+    jsonbuf_raw(b, "{\"id\":");
+    jsonbuf_string(b, i->task_id);
+    jsonbuf_raw(b, ",\"appId\":");
+    jsonbuf_string(b, i->app->id);
+    jsonbuf_raw(b, ",\"host\":");
+    jsonbuf_string(b, i->host);
+    jsonbuf_raw(b, ",\"slaveId\":");
+    jsonbuf_string(b, i->agent_id);
+    ports_text(b, i);
+    jsonbuf_raw(b, ",\"stagedAt\":");
+    jsonbuf_string(b, i->staged_at);
+    time_or_null(b, ",\"startedAt\":", i->started_at);
+    jsonbuf_raw(b, ",\"version\":");
+    jsonbuf_string(b, i->version);
+    jsonbuf_raw(b, ",\"state\":");
+    jsonbuf_string(b, mesos_task_state_name(state));
+    jsonbuf_raw(b, ",\"healthCheckResults\":");
+    health_text(b, i);
+    jsonbuf_raw(b, "}");
 }
 
 json_t *marathon_instance_json(marathon_t *m, const marathon_instance_t *i)
 {
     (void)m;
-    json_t *ports = json_array(), *service_ports = json_array();
-    for (size_t k = 0; k < i->port_count; k++)
-        json_array_append_new(ports, json_integer(i->ports[k]));
-    for (size_t k = 0; k < i->app->app->port_definition_count; k++)
-        json_array_append_new(service_ports, json_integer(i->app->app->port_definitions[k].port));
-    int state = i->state == MARATHON_STATE_CREATED ? MESOS__TASK_STATE__TASK_STAGING : i->state;
-    return json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:s,s:o,s:s,s:s,s:o}", "id", i->task_id, "appId",
-                     i->app->id, "host", i->host, "slaveId", i->agent_id, "ports", ports,
-                     "servicePorts", service_ports, "stagedAt", i->staged_at, "startedAt",
-                     i->started_at[0] ? json_string(i->started_at) : json_null(), "version",
-                     i->version, "state", mesos_task_state_name(state), "healthCheckResults",
-                     health_json(i));
+    jsonbuf_t b;
+    jsonbuf_init(&b, 512);
+    marathon_instance_text(&b, i);
+    json_t *json = b.failed ? NULL : json_loadb(b.data, b.len, 0, NULL);
+    jsonbuf_fini(&b);
+    return json;
 }
 
 static json_t *status_event(const marathon_instance_t *i, const Mesos__TaskStatus *status)
@@ -229,6 +341,8 @@ static void set_unreachable(marathon_t *m, marathon_instance_t *i, bool unreacha
     }
     if (!unreachable)
         i->unreachable_since = 0;
+    if (i->unreachable != unreachable)
+        marathon_app_changed(i->app);
     i->unreachable = unreachable;
 }
 
@@ -259,7 +373,7 @@ void marathon_instances_expunge(marathon_t *m)
 
 void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
 {
-    m->status_updates++;
+    m->counters.status_updates++;
     marathon_instance_t *i = marathon_instance_find(m, status->task_id->value);
     if (i == NULL) {
         /* A task Marathon does not know (an app deleted while Marathon was away, a duplicate
@@ -273,6 +387,7 @@ void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
     }
     int old = i->state;
     i->state = status->state;
+    marathon_app_changed(i->app); /* its state, and maybe its health */
     if (status->state == MESOS__TASK_STATE__TASK_RUNNING && i->started_at[0] == '\0')
         marathon_version_now(i->started_at);
     if (status->state == MESOS__TASK_STATE__TASK_RUNNING && !i->watched) {
@@ -314,7 +429,7 @@ void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
             LOG_INFO("Task %s of %s is reachable again", i->task_id, e->id);
             marathon_app_scale_check(m, e);
         }
-        marathon_deployments_progress(m);
+        marathon_deployment_progress_app(m, e);
         if (i->unreachable)
             marathon_launch_wanted(m); /* a replacement, once it is inactive */
         return;
@@ -325,7 +440,7 @@ void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
         marathon_app_failure(m, e, i, status);
     marathon_store_instance_delete(m, i->task_id);
     marathon_instance_remove(m, i);
-    marathon_deployments_progress(m);
+    marathon_deployment_progress_app(m, e); /* may free e */
     marathon_launch_wanted(m);
 }
 
@@ -356,6 +471,7 @@ void marathon_instance_health(actor_t *self, void *state, const marathon_health_
     free(h->last_failure_cause);
     h->last_failure_cause =
         r->status.last_failure_cause ? strdup(r->status.last_failure_cause) : NULL;
+    marathon_app_changed(i->app);
     if (r->counted)
         marathon_event(m, "failed_health_check_event",
                        json_pack("{s:s,s:s,s:s}", "appId", i->app->id, "taskId", i->task_id,
@@ -374,5 +490,5 @@ void marathon_instance_health(actor_t *self, void *state, const marathon_health_
         i->unhealthy = true; /* its end counts as a failure: backoff, as in Marathon */
         marathon_instance_kill(m, i);
     }
-    marathon_deployments_progress(m);
+    marathon_deployment_progress_app(m, i->app);
 }

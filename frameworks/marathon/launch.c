@@ -4,7 +4,8 @@
  * the upgrade strategy's capacity. Each offer is matched against the apps that want instances
  * (constraints, resources, host ports: placement.h); what fits is launched in one ACCEPT per
  * offer, the rest is declined for --decline_offer_duration. When no app wants anything Marathon
- * suppresses offers, and revives them when one does.
+ * suppresses offers, and revives them when one does, at most once per
+ * --min_revive_offers_interval.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +19,6 @@
 #include "frameworks/marathon/plan.h"
 #include "proto/task_states.h"
 
-#define MIN_REVIVE_INTERVAL 5.0 /* seconds, as Marathon's --min_revive_offers_interval */
-
 uint32_t marathon_launch_needed(const marathon_t *m, const marathon_app_entry_t *e)
 {
     (void)m;
@@ -27,14 +26,10 @@ uint32_t marathon_launch_needed(const marathon_t *m, const marathon_app_entry_t 
         return 0;
     if (marathon_now() < e->delay_until)
         return 0;
-    const char *v = marathon_app_config(e->app);
+    const marathon_app_counts_t *c = marathon_app_counts(e);
     uint32_t target = e->app->instances;
-    uint32_t new_active = marathon_app_active(e, v);
-    uint32_t need = target > new_active ? target - new_active : 0;
-    bool old_left = false;
-    for (const marathon_instance_t *i = e->instances; i != NULL && !old_left; i = i->app_next)
-        old_left = strcmp(i->version, v) != 0 && !mesos_task_state_terminal(i->state);
-    if (need > 0 && old_left) {
+    uint32_t need = target > c->current_active ? target - c->current_active : 0;
+    if (need > 0 && c->old_left > 0) {
         /* A restart: the upgrade strategy says how many may start now. */
         marathon_restart_step_t step;
         marathon_app_rollout(e, &step);
@@ -48,7 +43,7 @@ uint32_t marathon_launch_queued(const marathon_app_entry_t *e)
 {
     if (e->deployment != NULL && e->deployment->action == MARATHON_STOP)
         return 0;
-    uint32_t active = marathon_app_active(e, marathon_app_config(e->app));
+    uint32_t active = marathon_app_counts(e)->current_active;
     return e->app->instances > active ? e->app->instances - active : 0;
 }
 
@@ -69,24 +64,42 @@ static void track_queue(marathon_t *m)
     }
 }
 
+static void revive_later(actor_t *self, void *state, void *arg)
+{
+    (void)arg;
+    if (self == NULL)
+        return;
+    marathon_t *m = state;
+    m->revive_timer = 0;
+    marathon_launch_wanted(m);
+}
+
 void marathon_launch_wanted(marathon_t *m)
 {
     track_queue(m);
     /* Offers may be away for two reasons: suppressed, or declined with a filter. Either way a
-     * need brings them back, at most once every few seconds (Marathon's
-     * --min_revive_offers_interval) so that needs no offer can meet do not flood the master. */
-    if ((!m->suppressed && !m->declined) || m->driver == NULL ||
-        marathon_now() - m->last_revive < MIN_REVIVE_INTERVAL)
+     * need brings them back, at most once per --min_revive_offers_interval (5 s) so that needs no
+     * offer can meet do not flood the master. */
+    if ((!m->suppressed && !m->declined) || m->driver == NULL || m->revive_timer != 0)
         return;
+    double wait = m->last_revive + m->opts.min_revive_offers_interval - marathon_now();
     for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
-        if (marathon_launch_needed(m, e) > 0) {
-            LOG_INFO("Reviving offers: %s wants instances", e->id);
-            scheduler_driver_revive(m->driver, NULL);
-            m->suppressed = false;
-            m->declined = false;
-            m->last_revive = marathon_now();
+        if (marathon_launch_needed(m, e) == 0)
+            continue;
+        if (wait > 0) {
+            /* Held back, not dropped: the revive goes out once the interval has passed, as
+             * Marathon's ReviveOffersActor delays it (not at the next tick, up to 1 s later). */
+            m->revive_timer =
+                actor_delay(m->self, (int64_t)(wait * ACTOR_NS_PER_SEC) + 1, revive_later, NULL);
             return;
         }
+        LOG_INFO("Reviving offers: %s wants instances", e->id);
+        if (scheduler_driver_revive(m->driver, NULL) == ACTOR_OK)
+            m->counters.revive_calls++;
+        m->suppressed = false;
+        m->declined = false;
+        m->last_revive = marathon_now();
+        return;
     }
 }
 
@@ -111,6 +124,20 @@ static marathon_placed_t *placed_of(const marathon_app_entry_t *e, size_t *count
     return placed;
 }
 
+/* Whether the app's constraints let one more instance run on the offer's agent (without
+ * constraints, no need to look where its instances run). */
+static bool constraints_allow(const marathon_app_entry_t *e, const Mesos__Offer *offer)
+{
+    if (e->app->constraint_count == 0)
+        return true;
+    size_t placed_count = 0;
+    marathon_placed_t *placed = placed_of(e, &placed_count);
+    bool allowed =
+        placed != NULL && marathon_constraints_allow(e->app, offer, placed, placed_count);
+    free(placed);
+    return allowed;
+}
+
 /* The offer without its resources: what constraints look at (agent, hostname, attributes,
  * domain). NULL when out of memory (constraints then see the agent and hostname only). */
 static Mesos__Offer *agent_view(const Mesos__Offer *offer)
@@ -133,12 +160,7 @@ static uint32_t match_app(marathon_t *m, marathon_app_entry_t *e, uint32_t need,
     uint32_t launched = 0;
     *rejects = 0;
     while (need-- > 0) {
-        size_t placed_count = 0;
-        marathon_placed_t *placed = placed_of(e, &placed_count);
-        bool allowed =
-            placed != NULL && marathon_constraints_allow(e->app, offer, placed, placed_count);
-        free(placed);
-        if (!allowed) {
+        if (!constraints_allow(e, offer)) {
             *rejects = MARATHON_REJECT_CONSTRAINT;
             return launched;
         }
@@ -168,7 +190,7 @@ static uint32_t match_app(marathon_t *m, marathon_app_entry_t *e, uint32_t need,
             (*tasks)[(*task_count)++] = info;
             i->agent = agent_view(offer);
             marathon_store_instance(m, i);
-            m->tasks_launched++;
+            m->counters.tasks_launched++;
             launched++;
         }
         free(task_id);
@@ -200,7 +222,7 @@ void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count)
     bool wanted = false;
     for (size_t k = 0; k < count; k++) {
         const Mesos__Offer *offer = offers[k];
-        m->offers_received++;
+        m->counters.offers_received++;
         resources_t remaining;
         resources_init(&remaining);
         char err[256];
@@ -215,9 +237,11 @@ void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count)
         const char *ids[] = {offer->id->value};
         if (task_count > 0) {
             LOG_INFO("Launching %zu tasks on %s", task_count, offer->hostname);
-            scheduler_driver_launch(m->driver, ids, 1, tasks, task_count, -1);
+            m->counters.offers_used++;
+            if (scheduler_driver_launch(m->driver, ids, 1, tasks, task_count, -1) == ACTOR_OK)
+                m->counters.launch_operations++;
         } else {
-            m->offers_declined++;
+            m->counters.offers_declined++;
             m->declined = true;
             scheduler_driver_decline(m->driver, ids[0], m->opts.decline_offer_duration);
         }
@@ -232,7 +256,8 @@ void marathon_launch_offers(marathon_t *m, Mesos__Offer **offers, size_t count)
         for (marathon_app_entry_t *e = m->apps; e != NULL && !any; e = e->hh.next)
             any = marathon_launch_needed(m, e) > 0 || e->delay_until > marathon_now();
         if (!any) {
-            scheduler_driver_suppress(m->driver, NULL);
+            if (scheduler_driver_suppress(m->driver, NULL) == ACTOR_OK)
+                m->counters.suppress_calls++;
             m->suppressed = true;
         }
     }

@@ -1,8 +1,9 @@
 /*
  * marathon: Marathon (DESIGN.md section 2): the REST API on --http_port (8080), the framework
  * subscribed to --master, its state under --work_dir. Flags keep Marathon's names and units
- * (seconds for timeouts, as Marathon's command line takes them in milliseconds where Marathon
- * does: task_launch_timeout, decline_offer_duration); each may also come from MARATHON_<FLAG>.
+ * (milliseconds where Marathon takes milliseconds: task_launch_timeout, decline_offer_duration,
+ * min_revive_offers_interval, http_event_callback_slow_consumer_timeout); each may also come from
+ * MARATHON_<FLAG>.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,7 @@ int main(int argc, char **argv)
     char *master = NULL, *ip = NULL, *hostname = NULL, *framework_name = NULL, *work_dir = NULL;
     char *role = NULL, *user = NULL;
     uint64_t http_port = 0, actor_port = 0, task_launch_timeout = 0, decline = 0;
-    uint64_t port_min = 0, port_max = 0;
+    uint64_t port_min = 0, port_max = 0, min_revive = 0;
     double failover_timeout = 0;
     /* Event callbacks and alerts (subscriptions.c, alerts.c). */
     char *event_subscriber = NULL, *http_endpoints = NULL;
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
                    "Milliseconds a task may take to start before it is killed"),
         FLAGS_UINT("decline_offer_duration", &decline, "120000",
                    "Milliseconds an unused offer's resources stay away"),
+        FLAGS_UINT("min_revive_offers_interval", &min_revive, "5000",
+                   "Least milliseconds between two revives of offers (0: no limit)"),
         FLAGS_UINT("local_port_min", &port_min, "10000", "Lowest service port"),
         FLAGS_UINT("local_port_max", &port_max, "20000", "Highest service port"),
         FLAGS_STRING("event_subscriber", &event_subscriber, NULL,
@@ -98,6 +101,7 @@ int main(int argc, char **argv)
     mo.mesos_user = user;
     mo.task_launch_timeout = (double)task_launch_timeout / 1000;
     mo.decline_offer_duration = (double)decline / 1000;
+    mo.min_revive_offers_interval = (double)min_revive / 1000;
     mo.local_port_min = (uint32_t)port_min;
     mo.local_port_max = (uint32_t)port_max;
     mo.event_subscriber = event_subscriber;
@@ -114,11 +118,6 @@ int main(int argc, char **argv)
     mo.alert_max_per_minute =
         alert_per_minute > UINT32_MAX ? UINT32_MAX : (uint32_t)alert_per_minute;
     char err[512] = "";
-    if (marathon_notify_options_check(&mo, err, sizeof(err)) != ACTOR_OK) {
-        fprintf(stderr, "%s\n", err);
-        actor_runtime_stop();
-        goto out;
-    }
     marathon_server_t *server = NULL;
     actor_err_t rc = marathon_start(&mo, &server, err, sizeof(err));
     if (rc == ACTOR_OK)

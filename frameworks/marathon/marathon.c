@@ -23,6 +23,7 @@ void marathon_options_init(marathon_options_t *opts)
     opts->task_launch_timeout = 300;
     opts->reconciliation_interval = 600;
     opts->decline_offer_duration = 120;
+    opts->min_revive_offers_interval = 5;
     opts->local_port_min = 10000;
     opts->local_port_max = 20000;
 }
@@ -35,6 +36,49 @@ double marathon_now(void)
 void marathon_version_now(char out[32])
 {
     marathon_timestamp(actor_clock_wall(), out, 32);
+}
+
+/* Marathon's --kill_retry_timeout (10 seconds). */
+#define KILL_RETRY_SECONDS 10.0
+
+/* ---- reconciliation ---- */
+
+/* Marathon 1.10's reconcileTasks: first explicitly, every task Marathon believes is not
+ * terminal (an update acknowledged before its store write was durable and then lost to a crash
+ * is answered again: the master still knows the task, or answers TASK_LOST/UNKNOWN for one it
+ * forgot), then implicitly, for tasks the master knows and Marathon does not. */
+static void reconcile(marathon_t *m)
+{
+    size_t n = HASH_COUNT(m->instances), k = 0;
+    const char **ids = n > 0 ? calloc(n, sizeof(*ids)) : NULL;
+    const char **agents = n > 0 ? calloc(n, sizeof(*agents)) : NULL;
+    marathon_instance_t *i, *tmp;
+    HASH_ITER(hh, m->instances, i, tmp)
+    {
+        if (ids == NULL || agents == NULL || mesos_task_state_terminal(i->state))
+            continue;
+        ids[k] = i->task_id;
+        agents[k] = i->agent_id != NULL && i->agent_id[0] ? i->agent_id : NULL;
+        k++;
+    }
+    if (k > 0)
+        scheduler_driver_reconcile(m->driver, ids, agents, k);
+    free(ids);
+    free(agents);
+    scheduler_driver_reconcile(m->driver, NULL, NULL, 0);
+}
+
+/* A kill the master or agent never carried out (sent just before Marathon died, or lost on the
+ * way) is sent again, as Marathon's --kill_retry_timeout does. */
+static void resend_kills(marathon_t *m)
+{
+    marathon_instance_t *i, *tmp;
+    HASH_ITER(hh, m->instances, i, tmp)
+    {
+        if (i->killing && !mesos_task_state_terminal(i->state))
+            scheduler_driver_kill(m->driver, i->task_id,
+                                  i->agent_id != NULL && i->agent_id[0] ? i->agent_id : NULL);
+    }
 }
 
 /* ---- the driver's callbacks: they run in the driver's actor and hand copies over ---- */
@@ -86,7 +130,8 @@ static void on_handoff(actor_t *self, void *state, void *arg)
         m->suppressed = false;
         LOG_INFO("Subscribed as framework %s; reconciling %u tasks", m->framework_id,
                  (unsigned)HASH_COUNT(m->instances));
-        scheduler_driver_reconcile(m->driver, NULL, NULL, 0);
+        reconcile(m);
+        resend_kills(m);
         break;
     case H_OFFERS:
         marathon_launch_offers(m, h->offers, h->count);
@@ -205,10 +250,13 @@ static void tick(actor_t *self, void *state, void *arg)
             marathon_instance_kill(m, i);
         }
     }
-    static double last_reconciliation;
-    if (m->subscribed && now - last_reconciliation > m->opts.reconciliation_interval) {
-        last_reconciliation = now;
-        scheduler_driver_reconcile(m->driver, NULL, NULL, 0);
+    if (m->subscribed && now - m->last_reconciliation > m->opts.reconciliation_interval) {
+        m->last_reconciliation = now;
+        reconcile(m);
+    }
+    if (m->subscribed && now - m->last_kill_retry > KILL_RETRY_SECONDS) {
+        m->last_kill_retry = now;
+        resend_kills(m);
     }
     marathon_instances_expunge(m);
     marathon_launch_wanted(m); /* backoffs and unreachable instances' grace end with time */
@@ -235,6 +283,12 @@ static void marathon_init(actor_t *self, void *state, void *arg)
     if (marathon_health_new(self, marathon_instance_health, &m->health) != ACTOR_OK)
         LOG_ERROR("Out of memory starting health checks: apps' checks will not run");
     marathon_storage_recover(m);
+    /* A recovered deployment whose goal was reached before the crash (say a stop with nothing
+     * left running) finishes now rather than waiting for an update that will not come. */
+    marathon_deployments_progress(m);
+    m->leader_since = marathon_now(); /* elected at start: there is no HA */
+    marathon_subscriptions_open(m);
+    marathon_alerts_open(m);
     marathon_http_install(m);
     m->tick_timer = actor_delay(self, ACTOR_NS_PER_SEC, tick, NULL);
 }
@@ -256,22 +310,50 @@ static void set_driver(actor_t *self, void *state, void *arg)
     }
 }
 
+#define OPTION_STRINGS 11
+
+/* The options' strings, for copying and freeing them alike. */
+static void option_strings(marathon_options_t *o, const char **out[OPTION_STRINGS])
+{
+    const char **all[OPTION_STRINGS] = {
+        &o->master,     &o->hostname,   &o->framework_name,   &o->work_dir,
+        &o->mesos_role, &o->mesos_user, &o->event_subscriber, &o->http_endpoints,
+        &o->alert_smtp, &o->alert_to,   &o->alert_from,
+    };
+    memcpy(out, all, sizeof(all));
+}
+
 static void free_options(marathon_options_t *o)
 {
-    free((char *)o->master);
-    free((char *)o->hostname);
-    free((char *)o->framework_name);
-    free((char *)o->work_dir);
-    free((char *)o->mesos_role);
-    free((char *)o->mesos_user);
+    const char **strings[OPTION_STRINGS];
+    option_strings(o, strings);
+    for (size_t k = 0; k < OPTION_STRINGS; k++) {
+        free((char *)*strings[k]);
+        *strings[k] = NULL;
+    }
+}
+
+/* Replaces o's strings with copies; false when out of memory (o then holds the copies made and
+ * NULL for the others, for free_options). */
+static bool copy_options(marathon_options_t *o)
+{
+    const char **strings[OPTION_STRINGS];
+    option_strings(o, strings);
+    bool ok = true;
+    for (size_t k = 0; k < OPTION_STRINGS; k++) {
+        const char *borrowed = *strings[k];
+        *strings[k] = ok && borrowed != NULL ? strdup(borrowed) : NULL;
+        ok = ok && (borrowed == NULL || *strings[k] != NULL);
+    }
+    return ok;
 }
 
 static void marathon_fini(actor_t *self, void *state)
 {
     (void)self;
     marathon_t *m = state;
-    if (m->tick_timer != 0)
-        actor_timer_cancel(m->tick_timer);
+    actor_timer_disarm(&m->tick_timer);
+    actor_timer_disarm(&m->revive_timer);
     marathon_events_close(m);
     marathon_health_free(m->health);
     m->health = NULL;
@@ -310,11 +392,6 @@ static const actor_ops_t marathon_ops = {
     .fini = marathon_fini,
 };
 
-static char *dup_or_null(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
-
 /* The framework id a previous Marathon saved, to fail over to it (NULL: none). */
 static char *saved_framework_id(store_t *store)
 {
@@ -351,22 +428,22 @@ actor_err_t marathon_start(const marathon_options_t *opts, marathon_server_t **o
         snprintf(err, err_len, "--master is required (HOST:PORT of the Mesos master)");
         return ACTOR_EINVAL;
     }
+    actor_err_t rc = marathon_notify_options_check(opts, err, err_len);
+    if (rc != ACTOR_OK)
+        return rc;
     start_arg_t *s = calloc(1, sizeof(*s));
     marathon_server_t *server = calloc(1, sizeof(*server));
-    if (s == NULL || server == NULL) {
+    if (s != NULL)
+        s->opts = *opts;
+    if (s == NULL || server == NULL || !copy_options(&s->opts)) {
+        if (s != NULL)
+            free_options(&s->opts);
         free(s);
         free(server);
         return ACTOR_ENOMEM;
     }
-    s->opts = *opts;
-    s->opts.master = dup_or_null(opts->master);
-    s->opts.hostname = dup_or_null(opts->hostname);
-    s->opts.framework_name = dup_or_null(opts->framework_name);
-    s->opts.work_dir = dup_or_null(opts->work_dir);
-    s->opts.mesos_role = dup_or_null(opts->mesos_role);
-    s->opts.mesos_user = dup_or_null(opts->mesos_user);
     marathon_t probe = {.opts = s->opts};
-    actor_err_t rc = marathon_storage_open(&probe, err, err_len);
+    rc = marathon_storage_open(&probe, err, err_len);
     s->store = probe.store;
     char *framework_id = rc == ACTOR_OK ? saved_framework_id(s->store) : NULL;
     if (rc == ACTOR_OK)

@@ -29,11 +29,13 @@ typedef struct marathon_options {
     double task_launch_timeout;     /* seconds a task may stay staging before it is killed (300) */
     double reconciliation_interval; /* seconds between implicit reconciliations (600) */
     double decline_offer_duration;  /* --decline_offer_duration, seconds (120) */
+    double min_revive_offers_interval;       /* --min_revive_offers_interval, seconds (5): the least
+                                                time between two revives of offers; 0: no limit */
     uint32_t local_port_min, local_port_max; /* service ports (10000, 20000) */
 
     /* ---- event callbacks and alerts (subscriptions.c, alerts.c) ----
-     * Strings are borrowed: they must outlive the server (until marathon_stop). Zero numbers
-     * mean the defaults named here, so options from marathon_options_init work unchanged. */
+     * Zero numbers mean the defaults named here, so options from marathon_options_init work
+     * unchanged. */
     const char *event_subscriber; /* --event_subscriber: NULL or "http_callback" (subscriptions
                                      are always on; the flag is accepted as Marathon 1.4's) */
     const char *http_endpoints;   /* --http_endpoints: callback URLs subscribed at start,
@@ -64,9 +66,11 @@ actor_err_t marathon_notify_options_check(const marathon_options_t *opts, char *
 typedef struct marathon_server marathon_server_t;
 
 /* Starts Marathon: opens (and recovers) the store, spawns the actor with its HTTP routes
- * ("/v2/...", "/ping", ...) and starts the scheduler driver with the saved framework id. Serve
- * it with actor_http_listen(ip, port, marathon_server_pid(*out)->id, NULL). Errors: ACTOR_EINVAL
- * with a message in err (no --master, an unusable work_dir), ACTOR_ENOMEM, ACTOR_ECLOSED. Call
+ * ("/v2/...", "/ping", ...), its event subscribers and alert mails, and starts the scheduler
+ * driver with the saved framework id. opts is copied (its strings too): the caller keeps it.
+ * Serve it with actor_http_listen(ip, port, marathon_server_pid(*out)->id, NULL). Errors:
+ * ACTOR_EINVAL with a message in err (no --master, bad event or alert options as
+ * marathon_notify_options_check tells, an unusable work_dir), ACTOR_ENOMEM, ACTOR_ECLOSED. Call
  * from outside actors. */
 actor_err_t marathon_start(const marathon_options_t *opts, marathon_server_t **out, char *err,
                            size_t err_len);

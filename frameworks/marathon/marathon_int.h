@@ -13,7 +13,9 @@
  *   launch.c       the launch queue: matching offers, launching, declining, revive/suppress
  *   deployments.c  deployment plans: creating, progressing, finishing, cancelling
  *   events.c       the event bus: /v2/events (server-sent events) and event JSON
- *   api_*.c        the REST API v2 routes
+ *   subscriptions.c  HTTP callback subscribers of the event bus (/v2/eventSubscriptions)
+ *   alerts.c       alert mails about failures, rate limited
+ *   api_*.c        the REST API v2 routes (api_metrics.c: /metrics from marathon_counters_t)
  */
 #ifndef FRAMEWORKS_MARATHON_MARATHON_INT_H
 #define FRAMEWORKS_MARATHON_MARATHON_INT_H
@@ -39,6 +41,7 @@
 typedef struct marathon marathon_t;
 typedef struct marathon_app_entry marathon_app_entry_t;
 typedef struct marathon_deployment marathon_deployment_t;
+struct jsonbuf; /* jsonbuf.h */
 
 /* A Mesos state Marathon shows before the first update: the task was sent, nothing heard. */
 #define MARATHON_STATE_CREATED (-1)
@@ -77,6 +80,18 @@ typedef struct marathon_instance {
     struct marathon_instance *app_prev, *app_next; /* app->instances */
 } marathon_instance_t;
 
+/* An app's instances summed up in one pass (instances.c) for the launch queue and its deployment,
+ * kept until one of them or the app's definition changes (marathon_app_changed): a status update
+ * then costs a pass over its own app's instances, not several over every app's. */
+typedef struct marathon_app_counts {
+    uint32_t active;          /* not terminal, not being killed, not inactive: any version */
+    uint32_t current_active;  /* of those, running the current configuration */
+    uint32_t current_healthy; /* healthy instances of the current configuration */
+    uint32_t old_left;        /* instances of another configuration not terminal yet */
+    uint32_t stale;           /* of another configuration or being killed (any state) */
+    marathon_rollout_counts_t rollout; /* what a restart's step looks at (plan.h) */
+} marathon_app_counts_t;
+
 struct marathon_app_entry {
     char *id;
     marathon_app_t *app; /* the current (target) definition */
@@ -91,7 +106,12 @@ struct marathon_app_entry {
     marathon_deployment_t *deployment; /* the deployment that locks it, or NULL */
     /* launch.c: the offers seen while it waits in the queue (offers.h); NULL when not queued */
     struct marathon_offer_stats *offer_stats;
-    UT_hash_handle hh; /* marathon->apps */
+    char *app_text; /* app as JSON text without its closing brace, made when first listed
+                       and dropped when app changes (api_apps.c), or NULL */
+    size_t app_text_len;
+    marathon_app_counts_t counts; /* valid while counts_valid (instances.c) */
+    bool counts_valid;            /* false: recount before use */
+    UT_hash_handle hh;            /* marathon->apps */
 };
 
 typedef enum marathon_action {
@@ -118,6 +138,28 @@ typedef struct marathon_event_stream {
     struct marathon_event_stream *next;
 } marathon_event_stream_t;
 
+/* What /metrics counts (api_metrics.c), since this Marathon started: each is counted where the
+ * event happens. */
+typedef struct marathon_counters {
+    uint64_t tasks_launched;        /* TaskInfos sent to the master */
+    uint64_t offers_received;       /* offers from the master */
+    uint64_t offers_declined;       /* offers declined (nothing fit or nothing was wanted) */
+    uint64_t offers_used;           /* offers accepted with tasks */
+    uint64_t launch_operations;     /* LAUNCH offer operations (one per used offer) */
+    uint64_t status_updates;        /* task status updates */
+    uint64_t revive_calls;          /* REVIVE calls to the master */
+    uint64_t suppress_calls;        /* SUPPRESS calls to the master */
+    uint64_t deployments;           /* deployments started (reverts included) */
+    uint64_t deployments_dismissed; /* app writes refused because a deployment locks the app */
+    uint64_t callbacks_delivered;   /* events POSTed to callback subscribers (2xx answers) */
+    uint64_t callbacks_failed;      /* failed POSTs (each retry counts) */
+    uint64_t callbacks_dropped;     /* events a callback subscriber lost: its queue overflowed,
+                                       or it was dropped with events queued */
+    uint64_t alerts_sent;           /* alert mails the SMTP server took */
+    uint64_t alerts_failed;         /* alert mails that could not be sent */
+    uint64_t alerts_held_back;      /* alerts held back by the rate limits (digested later) */
+} marathon_counters_t;
+
 struct marathon {
     marathon_options_t opts; /* strings owned */
     actor_t *self;
@@ -125,11 +167,16 @@ struct marathon {
     void *early_events;         /* driver events that came before it (marathon.c) */
     char *framework_id;         /* NULL until subscribed */
     bool subscribed;
-    bool suppressed; /* offers suppressed */
-    bool declined;   /* offers declined with a filter since the last revive */
-    double last_revive;
+    bool suppressed;               /* offers suppressed */
+    bool declined;                 /* offers declined with a filter since the last revive */
+    double last_revive;            /* wall seconds */
+    actor_timer_id_t revive_timer; /* a revive held back by the interval, or 0 (launch.c) */
+    double last_reconciliation;    /* wall seconds of the last periodic reconciliation */
+    double last_kill_retry;        /* wall seconds kills were last sent again */
     store_t *store;
-    double start_time;
+    double start_time;   /* wall seconds */
+    double leader_since; /* wall seconds: leadership starts once the state is recovered */
+    size_t answers_held; /* HTTP answers waiting for their writes to be durable */
     marathon_app_entry_t *apps;
     marathon_instance_t *instances;
     marathon_deployment_t *deployments;
@@ -137,12 +184,11 @@ struct marathon {
     store_batch_t *batch;      /* storage.c */
     marathon_health_t *health; /* Marathon-level health checks (health.h) */
     actor_timer_id_t tick_timer;
-    /* Counters for /metrics. */
-    uint64_t tasks_launched, offers_received, offers_declined, status_updates;
-    /* ---- event callbacks and alerts: created on first use, freed by marathon_events_close ---- */
-    struct marathon_subscriptions *subscriptions; /* subscriptions.c */
-    struct marathon_alerts *alerts;               /* alerts.c */
-    bool notify_closed; /* marathon_events_close ran: neither is created again */
+    marathon_counters_t counters; /* for /metrics */
+    size_t apps_text_len;         /* the last GET /v2/apps answer's size: the next one's buffer */
+    /* ---- event callbacks and alerts: opened at start, freed by marathon_events_close ---- */
+    struct marathon_subscriptions *subscriptions; /* subscriptions.c; NULL: out of memory */
+    struct marathon_alerts *alerts;               /* alerts.c; NULL: alerts off */
 };
 
 /* The configuration an instance runs: the app's lastConfigChangeAt (a scale makes a new version
@@ -189,6 +235,12 @@ void marathon_instance_remove(marathon_t *m, marathon_instance_t *i);
 void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status);
 /* Asks Mesos to kill an instance (once; it is not counted as a failure when it ends). */
 void marathon_instance_kill(marathon_t *m, marathon_instance_t *i);
+/* Tells that an app's instances or definition changed: its counts are made again when next
+ * needed. Whoever sets an instance's state, killing, health or unreachable flag, or the app's
+ * definition, calls it (marathon_instance_add and _remove do). */
+void marathon_app_changed(marathon_app_entry_t *e);
+/* The app's counts (recounted when stale); borrowed until its next change. */
+const marathon_app_counts_t *marathon_app_counts(const marathon_app_entry_t *e);
 /* Instances that count toward an app's target: not terminal and not being killed. */
 uint32_t marathon_app_active(const marathon_app_entry_t *e, const char *version);
 /* Healthy instances of a version (RUNNING, and every health check alive; without checks,
@@ -204,6 +256,8 @@ void marathon_instances_expunge(marathon_t *m);
 bool marathon_instance_healthy(const marathon_instance_t *i);
 /* The Task JSON of /v2/tasks and /v2/apps/{id}/tasks. */
 json_t *marathon_instance_json(marathon_t *m, const marathon_instance_t *i);
+/* The same as text, appended to b (jsonbuf.h): what lists of many tasks are made of. */
+void marathon_instance_text(struct jsonbuf *b, const marathon_instance_t *i);
 /* A health check's result (health.h's report), inside the actor. */
 void marathon_instance_health(actor_t *self, void *state, const marathon_health_report_t *report);
 /* Records a failure for backoff and lastTaskFailure. */
@@ -229,6 +283,9 @@ marathon_deployment_t *marathon_deploy(marathon_t *m, marathon_app_t *original,
 /* Advances every deployment after instances changed: kills old instances that new healthy
  * ones replace, finishes the deployments whose apps reached their goal. */
 void marathon_deployments_progress(marathon_t *m);
+/* The same for the deployment of one app only (each deployment covers one app), after its
+ * instances changed. May free e (a stop that finished): the caller must not use it after. */
+void marathon_deployment_progress_app(marathon_t *m, marathon_app_entry_t *e);
 /* A restart's next step for an app: how many old instances to kill and new ones to start now
  * under its upgradeStrategy (plan.h's arithmetic on the app's instance counts). */
 void marathon_app_rollout(const marathon_app_entry_t *e, marathon_restart_step_t *step);
@@ -250,8 +307,11 @@ void marathon_event(marathon_t *m, const char *type, json_t *event);
 void marathon_events_close(marathon_t *m);
 
 /* ---- subscriptions.c: HTTP callback subscriptions (/v2/eventSubscriptions) ---- */
-/* True when some callback subscriber wants events (loads the stored subscribers on first use). */
-bool marathon_subscriptions_active(marathon_t *m);
+/* Loads the stored subscribers and subscribes --http_endpoints' URLs; at start, once the store
+ * is open. Out of memory is logged: events then go to no callback. */
+void marathon_subscriptions_open(marathon_t *m);
+/* True when some callback subscriber wants events. */
+bool marathon_subscriptions_active(const marathon_t *m);
 /* Queues an event (its JSON, len bytes, copied) for every subscriber; never blocks. */
 void marathon_subscriptions_publish(marathon_t *m, const char *json, size_t len);
 /* Stops deliveries under way and frees the subscribers (they stay stored). */
@@ -263,6 +323,9 @@ bool marathon_callback_url_check(const char *url, char *err, size_t err_len);
 void marathon_api_event_subscriptions(actor_t *self, void *state, actor_http_request_t *req);
 
 /* ---- alerts.c: alert mails (--alert_smtp) ---- */
+/* Starts alert mails when --alert_smtp is set (the options checked by marathon_start); at start.
+ * Out of memory is logged: no mail is then sent. */
+void marathon_alerts_open(marathon_t *m);
 /* Looks at an event (borrowed, before eventType is added) and mails an alert for a failed task,
  * an unhealthy instance killed or a failed deployment, within the rate limits. */
 void marathon_alerts_event(marathon_t *m, const char *type, const json_t *event);

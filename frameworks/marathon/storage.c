@@ -138,6 +138,7 @@ typedef struct after_arg {
 static void after(void *arg)
 {
     after_arg_t *a = arg;
+    a->m->answers_held--;
     a->fn(a->m, a->arg);
     free(a);
 }
@@ -150,6 +151,7 @@ void marathon_after_durable(marathon_t *m, void (*fn)(marathon_t *m, void *arg),
         return;
     }
     *a = (after_arg_t){.m = m, .fn = fn, .arg = arg};
+    m->answers_held++; /* the callers are HTTP answers: /metrics counts them as active requests */
     store_batch_after(m->batch, after, a);
 }
 

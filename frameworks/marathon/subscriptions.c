@@ -194,7 +194,9 @@ static void subscriber_remove(marathon_t *m, subscriber_t *s)
 static void delivery_failed(marathon_t *m, subscriber_t *s, const char *why)
 {
     s->failures++;
+    m->counters.callbacks_failed++;
     if (s->failures >= max_failures(m)) {
+        m->counters.callbacks_dropped += s->queued;
         LOG_WARNING("Dropping event subscriber %s after %u failed deliveries in a row (the last: "
                     "%s); %zu queued events are lost",
                     s->url, s->failures, why, s->queued);
@@ -230,6 +232,7 @@ static void on_posted(actor_t *self, void *state, CURL *easy, CURLcode result, v
     if (result == CURLE_OK && code >= 200 && code <= 299) {
         s->failures = 0;
         s->delivered++;
+        m->counters.callbacks_delivered++;
         queue_pop(s);
         s->sending = false;
         send_head(m, s);
@@ -293,6 +296,7 @@ static void enqueue(marathon_t *m, subscriber_t *s, const char *json, size_t len
 {
     if (s->queued >= queue_max(m)) {
         queued_event_t *victim = s->sending ? s->head->next : s->head;
+        m->counters.callbacks_dropped++;
         if (victim == NULL) { /* a queue of one, busy: the new event is the one to go */
             s->dropped++;
             return;
@@ -312,6 +316,7 @@ static void enqueue(marathon_t *m, subscriber_t *s, const char *json, size_t len
     queued_event_t *e = malloc(sizeof(*e) + len + 1);
     if (e == NULL) {
         s->dropped++;
+        m->counters.callbacks_dropped++;
         return;
     }
     e->next = NULL;
@@ -430,34 +435,29 @@ static void add_endpoints(marathon_t *m)
     }
 }
 
-/* Creates the subscriptions on first use: the stored subscribers and --http_endpoints. */
-static subscriptions_t *ensure(marathon_t *m)
+void marathon_subscriptions_open(marathon_t *m)
 {
-    if (m->subscriptions != NULL || m->notify_closed || m->self == NULL || m->store == NULL)
-        return m->subscriptions;
     subscriptions_t *subs = calloc(1, sizeof(*subs));
     if (subs == NULL || marathon_http_client_new(m->self, 0, &subs->client) != ACTOR_OK) {
-        LOG_ERROR("Out of memory starting event subscriptions");
+        LOG_ERROR("Out of memory starting event subscriptions: no callback gets events");
         free(subs);
-        return NULL;
+        return;
     }
     m->subscriptions = subs;
     store_scan(m->store, KEY_PREFIX, strlen(KEY_PREFIX), recover_subscriber, m);
     add_endpoints(m);
     if (subs->subs != NULL)
         LOG_INFO("%u event subscribers", (unsigned)HASH_COUNT(subs->subs));
-    return subs;
 }
 
-bool marathon_subscriptions_active(marathon_t *m)
+bool marathon_subscriptions_active(const marathon_t *m)
 {
-    subscriptions_t *subs = ensure(m);
-    return subs != NULL && subs->subs != NULL;
+    return m->subscriptions != NULL && m->subscriptions->subs != NULL;
 }
 
 void marathon_subscriptions_publish(marathon_t *m, const char *json, size_t len)
 {
-    subscriptions_t *subs = ensure(m);
+    subscriptions_t *subs = m->subscriptions;
     if (subs == NULL)
         return;
     subscriber_t *s, *tmp;
@@ -470,7 +470,6 @@ void marathon_subscriptions_publish(marathon_t *m, const char *json, size_t len)
 
 void marathon_subscriptions_close(marathon_t *m)
 {
-    m->notify_closed = true;
     subscriptions_t *subs = m->subscriptions;
     if (subs == NULL)
         return;
@@ -558,7 +557,7 @@ static const char *callback_param(actor_http_request_t *req)
 static void on_list(marathon_t *m, actor_http_request_t *req)
 {
     json_t *urls = json_array();
-    subscriptions_t *subs = ensure(m);
+    subscriptions_t *subs = m->subscriptions;
     for (subscriber_t *s = subs != NULL ? subs->subs : NULL; s != NULL; s = s->hh.next)
         json_array_append_new(urls, json_string(s->url));
     actor_http_respond_json(req, 200, json_pack("{s:o}", "callbackUrls", urls));
@@ -576,8 +575,8 @@ void marathon_api_event_subscriptions(actor_t *self, void *state, actor_http_req
     const char *url = callback_param(req);
     if (url == NULL)
         return;
-    subscriptions_t *subs = ensure(m);
-    if (subs == NULL) {
+    subscriptions_t *subs = m->subscriptions;
+    if (subs == NULL) { /* out of memory at start */
         actor_http_respond_json(req, 503, json_pack("{s:s}", "message", "Out of memory"));
         return;
     }

@@ -178,46 +178,6 @@ static void resolve(files_t *f, const char *requested, resolved_t *r)
 
 /* ---- answers ---- */
 
-/* A JSONP callback name: letters, digits, '_', '$' and '.', so that it cannot inject script. */
-static bool valid_callback(const char *name)
-{
-    if (name[0] == '\0')
-        return false;
-    for (const char *p = name; *p != '\0'; p++) {
-        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                  (*p >= '0' && *p <= '9') || *p == '_' || *p == '$' || *p == '.';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-/* Answers 200 with json (stolen), wrapped as `jsonp(json);` when the request asks for it. */
-static void respond_json(actor_http_request_t *req, json_t *json)
-{
-    const char *jsonp = actor_http_query(req, "jsonp");
-    if (jsonp == NULL) {
-        actor_http_respond_json(req, 200, json);
-        return;
-    }
-    if (!valid_callback(jsonp)) {
-        json_decref(json);
-        actor_http_respond_text(req, 400, "Invalid 'jsonp' callback name '%s'.\n", jsonp);
-        return;
-    }
-    char *text = json_dumps(json, JSON_COMPACT | JSON_ENCODE_ANY);
-    json_decref(json);
-    char *body = NULL;
-    int n = text != NULL ? asprintf(&body, "%s(%s);", jsonp, text) : -1;
-    free(text);
-    if (n < 0) {
-        actor_http_respond_text(req, 500, "Out of memory.\n");
-        return;
-    }
-    actor_http_respond(req, 200, "text/javascript", NULL, 0, body, (size_t)n);
-    free(body);
-}
-
 static void respond_resolve_error(actor_http_request_t *req, const char *path, const resolved_t *r)
 {
     if (r->status == 404)
@@ -451,7 +411,7 @@ static void files_on_browse(actor_t *self, void *state, actor_http_request_t *re
         return;
     json_t *list = browse_json(path, &r);
     free(r.real);
-    respond_json(req, list);
+    actor_http_respond_json(req, 200, list); /* `?jsonp=` as Mesos: see actor/http.h */
 }
 
 /* ---- /files/read ---- */
@@ -537,7 +497,7 @@ static void respond_read(actor_http_request_t *req, const char *data, size_t len
         actor_http_respond_text(req, 500, "Out of memory.\n");
         return;
     }
-    respond_json(req, obj);
+    actor_http_respond_json(req, 200, obj);
 }
 
 /* Mesos's read: offset -1 asks for the size; reads stop at the end of the file and at
@@ -706,7 +666,7 @@ static void files_on_debug(actor_t *self, void *state, actor_http_request_t *req
     json_t *obj = json_object();
     for (attachment_t *a = f->attachments; a != NULL; a = a->hh.next)
         json_object_set_new(obj, a->virtual_path, json_string(a->real_path));
-    respond_json(req, obj);
+    actor_http_respond_json(req, 200, obj);
 }
 
 /* ---- attach and detach ---- */

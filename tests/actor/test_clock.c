@@ -1,5 +1,5 @@
-/* Tests of clock.h: a paused clock, advancing it, timers firing in deadline order, cancel, timers
- * of dead actors, and one timer fired by the I/O thread in real time. */
+/* Tests of clock.h: a paused clock, advancing it, timers firing in deadline order, cancel and
+ * disarm, timers of dead actors, and one timer fired by the I/O thread in real time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -150,6 +150,27 @@ static void test_cancel(void **unused)
     assert_false(actor_timer_cancel(keep)); /* already fired */
 }
 
+static void test_disarm(void **unused)
+{
+    (void)unused;
+    actor_pid_t pid;
+    assert_int_equal(actor_spawn(&sleeper_ops, NULL, NULL, &pid), ACTOR_OK);
+    actor_timer_id_t none = 0;
+    assert_false(actor_timer_disarm(&none));
+    assert_true(none == 0);
+    actor_timer_id_t drop = arm(&pid, ACTOR_NS_PER_SEC, 1);
+    assert_true(actor_timer_disarm(&drop));
+    assert_true(drop == 0);
+    actor_timer_id_t fired_already = arm(&pid, ACTOR_NS_PER_SEC, 2);
+    actor_clock_advance(ACTOR_NS_PER_SEC);
+    actor_settle();
+    assert_false(actor_timer_disarm(&fired_already));
+    assert_true(fired_already == 0);
+    sleeper_t s = peek(&pid);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.fired[0], 2);
+}
+
 static void count_cleanups(actor_t *self, void *state, void *arg)
 {
     (void)state;
@@ -228,6 +249,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_timers_fire_in_deadline_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disarm, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_of_dead_actor_frees_its_arg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_real_time_timer, setup, teardown),
     };

@@ -1,6 +1,7 @@
-/* Tests of http.h: routes of actors on a real port, root routes, 404/405, answers given later,
- * streams and their close notice, routes going away with their actor. The client is a blocking
- * socket with a receive timeout, so a missing answer fails the test instead of hanging it. */
+/* Tests of http.h: routes of actors on a real port, root routes, 404/405, JSONP, answers given
+ * later, streams and their close notice, routes going away with their actor. The client is a
+ * blocking socket with a receive timeout, so a missing answer fails the test instead of hanging
+ * it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -100,9 +101,15 @@ static void on_fallback(actor_t *self, void *state, actor_http_request_t *req)
     actor_http_respond_json(req, 404, json_pack("{s:s}", "message", "not here"));
 }
 
+static void on_json(actor_t *self, void *state, actor_http_request_t *req)
+{
+    (void)self, (void)state;
+    actor_http_respond_json(req, 200, json_pack("{s:i}", "a", 1));
+}
+
 static const actor_http_route_t web_routes[] = {
     {"/state", "GET", on_state},   {"/echo", "POST,PUT", on_echo}, {"/park", NULL, on_park},
-    {"/events", "GET", on_events}, {"/apps/*", "GET", on_state},
+    {"/events", "GET", on_events}, {"/apps/*", "GET", on_state},   {"/json", "GET", on_json},
 };
 
 static const actor_http_route_t root_routes[] = {
@@ -114,7 +121,7 @@ static void web_init(actor_t *self, void *state, void *arg)
 {
     (void)state;
     bool root = arg != NULL;
-    actor_http_install(self, root ? root_routes : web_routes, root ? 2 : 5);
+    actor_http_install(self, root ? root_routes : web_routes, root ? 2 : 6);
 }
 
 static const actor_ops_t web_ops = {.name = "web", .state_size = sizeof(web_t), .init = web_init};
@@ -233,6 +240,36 @@ static void test_routes(void **state)
     assert_non_null(strstr(a, "not here"));
 }
 
+static void test_jsonp(void **state)
+{
+    fixture_t *fx = *state;
+    const char *a = exchange(fx->port, "GET /thing/json HTTP/1.1\r\n\r\n", "}");
+    assert_non_null(strstr(a, "Content-Type: application/json"));
+    assert_non_null(strstr(a, "\r\n\r\n{\"a\":1}"));
+
+    a = exchange(fx->port, "GET /thing/json?jsonp=ui.cb_1$ HTTP/1.1\r\n\r\n", ");");
+    assert_non_null(strstr(a, "HTTP/1.1 200"));
+    assert_non_null(strstr(a, "Content-Type: text/javascript"));
+    assert_non_null(strstr(a, "\r\n\r\nui.cb_1$({\"a\":1});"));
+
+    /* A name that could carry script is refused, and so is an empty one. */
+    a = exchange(fx->port, "GET /thing/json?jsonp=alert%281%29 HTTP/1.1\r\n\r\n", "'.\n");
+    assert_non_null(strstr(a, "HTTP/1.1 400"));
+    assert_non_null(strstr(a, "Content-Type: text/plain"));
+    assert_non_null(strstr(a, "Invalid 'jsonp' callback name 'alert(1)'.\n"));
+    a = exchange(fx->port, "GET /thing/json?jsonp= HTTP/1.1\r\n\r\n", "'.\n");
+    assert_non_null(strstr(a, "HTTP/1.1 400"));
+
+    /* As libprocess: only a 200 is wrapped. */
+    a = exchange(fx->port, "POST /thing/echo?jsonp=cb HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi",
+                 "}");
+    assert_non_null(strstr(a, "HTTP/1.1 201"));
+    assert_non_null(strstr(a, "Content-Type: application/json"));
+    a = exchange(fx->port, "GET /nothing?jsonp=alert%281%29 HTTP/1.1\r\n\r\n", "}");
+    assert_non_null(strstr(a, "HTTP/1.1 404"));
+    assert_non_null(strstr(a, "\r\n\r\n{\"message\":\"not here\"}"));
+}
+
 static void test_plain_404_without_root(void **state)
 {
     (void)state;
@@ -285,6 +322,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_routes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_jsonp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plain_404_without_root, setup, teardown),
         cmocka_unit_test_setup_teardown(test_answer_later, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_and_close_notice, setup, teardown),

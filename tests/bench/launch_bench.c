@@ -7,10 +7,19 @@
  * first offer) and waits for every TASK_FINISHED; the figure is tasks per second from the first
  * ACCEPT to the last TASK_FINISHED. Beside it, in the same run, the baseline: a bare
  * posix_spawn+waitpid loop of /bin/true with two children in flight. Each task costs two spawns
- * (its executor and its command), so half the baseline is the ceiling.
+ * (its executor and its command), so half the baseline is the ceiling. Because the machine may
+ * be shared, the CPU time of each side is given too: the bench process (master, agent, framework)
+ * and its reaped descendants (executors and tasks), per task, beside the CPU of one bare spawn.
  *
- *   build/bin/launch-bench [--tasks=1000]
+ * The agent's work directory (sandboxes) is a new directory under --work_dir (default /tmp),
+ * removed at the end. On an ext4 without a journal (the machine these figures were first taken
+ * on), each new inode is found by scanning past the inodes deleted recently (ext4's
+ * recently_deleted check), so sandbox creation slows down after each run or test that deletes
+ * many files; --work_dir=/dev/shm gives the figure without the file system's share.
+ *
+ *   build/bin/launch-bench [--tasks=1000] [--work_dir=/tmp]
  */
+#include <errno.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pthread.h>
@@ -18,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +52,16 @@ static void emit(const char *metric, double value, const char *unit)
     printf("{\"bench\":\"launch\",\"metric\":\"%s\",\"value\":%.3f,\"unit\":\"%s\"}\n", metric,
            value, unit);
     fflush(stdout);
+}
+
+/* CPU seconds (user + system) used so far by this process (who == RUSAGE_SELF) or by its
+ * reaped descendants (RUSAGE_CHILDREN). */
+static double cpu_seconds(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 /* The baseline: n spawns of /bin/true, two at a time. Returns spawns per second. */
@@ -133,12 +153,17 @@ static void on_update(scheduler_driver_t *d, void *user, const Mesos__TaskStatus
 int main(int argc, char **argv)
 {
     bench_t b = {.tasks = 1000};
+    const char *parent = "/tmp";
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--tasks=", 8) == 0)
             b.tasks = atoi(argv[i] + 8);
+        else if (strncmp(argv[i], "--work_dir=", 11) == 0)
+            parent = argv[i] + 11;
+        else
+            b.tasks = 0;
     }
     if (b.tasks <= 0) {
-        fprintf(stderr, "usage: launch-bench [--tasks=N]\n");
+        fprintf(stderr, "usage: launch-bench [--tasks=N] [--work_dir=DIR]\n");
         return 1;
     }
     char self[PATH_MAX], err[512] = "";
@@ -147,11 +172,17 @@ int main(int argc, char **argv)
         return 1;
     self[len] = '\0';
     const char *bin_dir = dirname(self);
-    char work_dir[] = "/tmp/launch-bench.XXXXXX";
-    if (mkdtemp(work_dir) == NULL)
+    char work_dir[PATH_MAX];
+    snprintf(work_dir, sizeof(work_dir), "%s/launch-bench.XXXXXX", parent);
+    if (mkdtemp(work_dir) == NULL) {
+        fprintf(stderr, "Cannot create a directory in '%s': %s\n", parent, strerror(errno));
         return 1;
+    }
 
+    double cpu0 = cpu_seconds(RUSAGE_SELF) + cpu_seconds(RUSAGE_CHILDREN);
     double baseline = spawn_baseline(b.tasks);
+    double spawn_cpu = cpu_seconds(RUSAGE_SELF) + cpu_seconds(RUSAGE_CHILDREN) - cpu0;
+    double self0 = cpu_seconds(RUSAGE_SELF), children0 = cpu_seconds(RUSAGE_CHILDREN);
 
     actor_runtime_options_t ro;
     actor_runtime_options_init(&ro);
@@ -193,17 +224,23 @@ int main(int argc, char **argv)
         pthread_cond_wait(&b.cond, &b.lock);
     pthread_mutex_unlock(&b.lock);
     double rate = b.tasks / (b.last_finished - b.first_accept);
-    emit("launch/posix_spawn_true_2_in_flight", baseline, "spawns/s");
-    emit("launch/tasks_accept_to_finished", rate, "tasks/s");
-    emit("launch/ratio_to_posix_spawn", rate / baseline, "ratio");
-    emit("launch/tasks_failed", b.failed, "tasks");
     scheduler_driver_stop(driver, false);
     scheduler_driver_free(driver);
     agent_stop(&agent);
+    /* CPU is the figure that the other load of a shared machine disturbs least. */
+    double self_cpu = cpu_seconds(RUSAGE_SELF) - self0;
+    double children_cpu = cpu_seconds(RUSAGE_CHILDREN) - children0;
+    emit("launch/posix_spawn_true_2_in_flight", baseline, "spawns/s");
+    emit("launch/posix_spawn_cpu_per_spawn", spawn_cpu * 1e3 / b.tasks, "ms");
+    emit("launch/tasks_accept_to_finished", rate, "tasks/s");
+    emit("launch/ratio_to_posix_spawn", rate / baseline, "ratio");
+    emit("launch/agent_process_cpu_per_task", self_cpu * 1e3 / b.tasks, "ms");
+    emit("launch/executors_and_tasks_cpu_per_task", children_cpu * 1e3 / b.tasks, "ms");
+    emit("launch/tasks_failed", b.failed, "tasks");
     master_stop(&master);
     actor_runtime_stop();
     scheduler_resources_fini(&b.res);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", work_dir);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work_dir);
     return system(cmd) == 0 && b.failed == 0 ? 0 : 1;
 }

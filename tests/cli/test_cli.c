@@ -11,97 +11,50 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 
-extern char **environ;
+#include "tests/support/fs.h"
+#include "tests/support/local.h"
+#include "tests/support/ports.h"
+#include "tests/support/proc.h"
+#include "tests/support/run.h"
+#include "tests/support/wait.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS    16
+#define CLI_WAIT_MS 60000 /* the longest a CLI run may take (--wait included) */
 
 typedef struct cluster {
-    pid_t local;
-    uint16_t master_port, marathon_port;
-    char work_dir[64];
+    support_local_t local;
     char cli[4200]; /* the mesos binary */
     char master_arg[64], marathon_arg[64];
 } cluster_t;
 
-/* What one run of the CLI did. */
-typedef struct run {
-    int status;      /* exit status; -1 when killed by a signal */
-    char *out, *err; /* its stdout and stderr (heap, NUL-terminated) */
-} run_t;
+/* What one run of the CLI did: its exit status (-1 when killed) and its output. */
+typedef support_run_t run_t;
 
 static cluster_t *cluster;
 
 static void run_free(run_t *r)
 {
-    free(r->out);
-    free(r->err);
-}
-
-/* A port whose neighbour 10000 above is free too (mesos-local's actor ports). */
-static uint16_t free_port(void)
-{
-    for (int attempt = 0; attempt < 50; attempt++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(sa);
-        bind(fd, (struct sockaddr *)&sa, sizeof(sa));
-        getsockname(fd, (struct sockaddr *)&sa, &len);
-        close(fd);
-        uint16_t port = ntohs(sa.sin_port);
-        if (port < 20000 || port > 55000)
-            continue;
-        int fd2 = socket(AF_INET, SOCK_STREAM, 0);
-        sa.sin_port = htons((uint16_t)(port + 10000));
-        bool ok = bind(fd2, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        close(fd2);
-        if (ok)
-            return port;
-    }
-    fail_msg("no free port pair");
-    return 0;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 1);
-    size_t len = 0, n;
-    char chunk[4096];
-    while (f != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        buf = realloc(buf, len + n + 1);
-        memcpy(buf + len, chunk, n);
-        len += n;
-        buf[len] = '\0';
-    }
-    if (f != NULL)
-        fclose(f);
-    return buf;
+    support_run_free(r);
 }
 
 static void path_in(char *buf, size_t len, const char *name)
 {
-    snprintf(buf, len, "%s/%s", cluster->work_dir, name);
+    snprintf(buf, len, "%s/%s", cluster->local.work_dir, name);
 }
 
 /* Starts the CLI with args (NULL-terminated, after the binary's name), stdout and stderr to
- * files of the work directory, stdin from in_file (NULL: /dev/null), environment env (NULL:
- * ours). With addresses, --master and --marathon of the cluster come first. */
+ * cli.out and cli.err of the work directory, stdin from in_file (NULL: /dev/null), environment
+ * env (NULL: ours). With addresses, --master and --marathon of the cluster come first. */
 static pid_t start_cli(const char *const *args, bool addresses, const char *in_file,
                        char *const *env)
 {
@@ -115,28 +68,14 @@ static pid_t start_cli(const char *const *args, bool addresses, const char *in_f
     for (size_t i = 0; args[i] != NULL && n < MAX_ARGS + 3; i++)
         argv[n++] = (char *)args[i];
     argv[n] = NULL;
-    char out[128], err[128];
-    path_in(out, sizeof(out), "cli.out");
-    path_in(err, sizeof(err), "cli.err");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, in_file != NULL ? in_file : "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    assert_int_equal(posix_spawn(&pid, cluster->cli, &fa, NULL, argv, env ? env : environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
+    return support_run_start(cluster->local.work_dir, "cli", cluster->cli, argv,
+                             in_file != NULL ? in_file : "/dev/null", env);
 }
 
 static run_t finish_cli(pid_t pid)
 {
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    char out[128], err[128];
-    path_in(out, sizeof(out), "cli.out");
-    path_in(err, sizeof(err), "cli.err");
-    run_t r = {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+    run_t r;
+    support_run_finish(cluster->local.work_dir, "cli", pid, CLI_WAIT_MS, &r);
     return r;
 }
 
@@ -203,10 +142,7 @@ static void expect_fail(run_t r, const char *needle)
 static void write_file(const char *name, const char *text, char *path, size_t len)
 {
     path_in(path, len, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    assert_true(support_fs_write(path, text));
 }
 
 /* The app's tasksRunning, read through `mesos app show`. */
@@ -218,38 +154,9 @@ static int tasks_running(const char *id)
     return n;
 }
 
-/* The pids of the processes whose environment holds `needle`. */
-static size_t find_processes(const char *needle, pid_t *out, size_t max)
+static bool marathon_up(void *arg)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *ent;
-    size_t n = 0;
-    while (d != NULL && (ent = readdir(d)) != NULL && n < max) {
-        pid_t pid = (pid_t)atoi(ent->d_name);
-        char path[64], buf[16384];
-        if (pid <= 0)
-            continue;
-        snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[len] = '\0';
-        for (size_t k = 0; k < len; k += strlen(buf + k) + 1) {
-            if (strstr(buf + k, needle) != NULL) {
-                out[n++] = pid;
-                break;
-            }
-        }
-    }
-    if (d != NULL)
-        closedir(d);
-    return n;
-}
-
-static bool marathon_up(void)
-{
+    (void)arg;
     run_t r = mesos_run("app", "list", NULL);
     bool up = r.status == 0;
     run_free(&r);
@@ -259,41 +166,23 @@ static bool marathon_up(void)
 static int setup(void **state)
 {
     (void)state;
-    const char *bin = getenv("MESOS_TEST_BIN_DIR");
-    if (bin == NULL)
+    if (support_bin_dir() == NULL)
         return 0;
     cluster = calloc(1, sizeof(*cluster));
-    snprintf(cluster->work_dir, sizeof(cluster->work_dir), "/tmp/test_cli.XXXXXX");
-    assert_non_null(mkdtemp(cluster->work_dir));
-    snprintf(cluster->cli, sizeof(cluster->cli), "%s/mesos", bin);
-    cluster->master_port = free_port();
-    cluster->marathon_port = free_port();
-    snprintf(cluster->master_arg, sizeof(cluster->master_arg), "--master=127.0.0.1:%u",
-             cluster->master_port);
+    assert_non_null(cluster);
+    const char *flags[] = {"--switch_user=false", NULL};
+    support_local_start(
+        &cluster->local,
+        &(support_local_options_t){.name = "test_cli",
+                                   .marathon = true,
+                                   .resources = "cpus:2;mem:1024;disk:1000;ports:[31000-31100]",
+                                   .flags = flags});
+    snprintf(cluster->cli, sizeof(cluster->cli), "%s/mesos", cluster->local.bin_dir);
+    snprintf(cluster->master_arg, sizeof(cluster->master_arg), "--master=%s",
+             cluster->local.master);
     snprintf(cluster->marathon_arg, sizeof(cluster->marathon_arg),
-             "--marathon=http://127.0.0.1:%u/", cluster->marathon_port);
-    char path[4200], a_port[32], a_marathon[32], a_work[96], log[128];
-    snprintf(path, sizeof(path), "%s/mesos-local", bin);
-    snprintf(a_port, sizeof(a_port), "--port=%u", cluster->master_port);
-    snprintf(a_marathon, sizeof(a_marathon), "--marathon_port=%u", cluster->marathon_port);
-    snprintf(a_work, sizeof(a_work), "--work_dir=%s", cluster->work_dir);
-    char *argv[] = {path,
-                    a_port,
-                    a_marathon,
-                    a_work,
-                    "--resources=cpus:2;mem:1024;disk:1000;ports:[31000-31100]",
-                    "--switch_user=false",
-                    NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    path_in(log, sizeof(log), "mesos-local.log");
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_int_equal(posix_spawn(&cluster->local, path, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-    bool up = false;
-    for (int i = 0; i < 200 && !(up = marathon_up()); i++)
-        usleep(50000);
-    assert_true(up);
+             "--marathon=http://127.0.0.1:%u/", cluster->local.marathon_port);
+    assert_true(support_wait_until(marathon_up, NULL, 10000, 50));
     return 0;
 }
 
@@ -302,17 +191,10 @@ static int teardown(void **state)
     (void)state;
     if (cluster == NULL)
         return 0;
-    kill(cluster->local, SIGTERM);
-    waitpid(cluster->local, NULL, 0);
-    pid_t left[64];
-    size_t n = find_processes(cluster->work_dir, left, 64); /* MESOS_SANDBOX names it */
-    for (size_t k = 0; k < n; k++)
-        kill(left[k], SIGKILL);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", cluster->work_dir);
-    assert_int_equal(system(cmd), 0);
+    bool removed = support_local_stop(&cluster->local);
     free(cluster);
     cluster = NULL;
+    assert_true(removed);
     return 0;
 }
 
@@ -363,9 +245,9 @@ static void test_agent_list(void **state)
     run_free(&r);
     /* The addresses from the environment instead of flags. */
     char master_env[64], marathon_env[64];
-    snprintf(master_env, sizeof(master_env), "MESOS_MASTER=127.0.0.1:%u", cluster->master_port);
+    snprintf(master_env, sizeof(master_env), "MESOS_MASTER=127.0.0.1:%u", cluster->local.port);
     snprintf(marathon_env, sizeof(marathon_env), "MARATHON_URL=127.0.0.1:%u",
-             cluster->marathon_port);
+             cluster->local.marathon_port);
     char *env[] = {master_env, marathon_env, NULL};
     const char *args[] = {"agent", "list", NULL};
     expect_ok(finish_cli(start_cli(args, false, NULL, env)), "Agent ID");
@@ -473,15 +355,7 @@ static void test_deployment_list(void **state)
 /* Waits up to 15 s for needle in the file; true when it came. */
 static bool wait_for_text(const char *path, const char *needle)
 {
-    for (int i = 0; i < 300; i++) {
-        char *text = slurp(path);
-        bool found = strstr(text, needle) != NULL;
-        free(text);
-        if (found)
-            return true;
-        usleep(50000);
-    }
-    return false;
+    return support_fs_wait_text(path, needle, 15000);
 }
 
 static void test_task_log(void **state)
@@ -529,7 +403,7 @@ static void test_task_log(void **state)
     const char *args[] = {"task", "log", task_id, "--follow", NULL};
     pid_t follow = start_cli(args, true, NULL, NULL);
     assert_true(wait_for_text(out, "out-marker"));
-    char *text = slurp(out);
+    char *text = support_fs_read(out);
     assert_null(strstr(text, "later-marker"));
     free(text);
     FILE *f = fopen(go, "w");
@@ -568,7 +442,7 @@ static void test_errors(void **state)
     run_free(&r);
     /* Nothing listens on a fresh free port. */
     char master[64];
-    snprintf(master, sizeof(master), "--master=127.0.0.1:%u", free_port());
+    snprintf(master, sizeof(master), "--master=127.0.0.1:%u", support_port_free());
     const char *args[] = {master, "agent", "list", NULL};
     expect_fail(finish_cli(start_cli(args, false, NULL, NULL)), "cannot reach the master at");
     const char *zk[] = {"--master=zk://127.0.0.1:2181/mesos", "agent", "list", NULL};
@@ -614,13 +488,12 @@ static void test_progress_bar(void **state)
     char *argv[] = {
         cluster->cli, cluster->master_arg, cluster->marathon_arg, "app", "add", file, "--wait",
         NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, slave_fd, 1);
-    posix_spawn_file_actions_addclose(&fa, master_fd);
+    assert_int_equal(fcntl(master_fd, F_SETFD, FD_CLOEXEC), 0); /* the CLI gets the slave only */
+    support_proc_io_t io;
+    support_proc_io_init(&io);
+    io.out_fd = slave_fd;
     pid_t pid;
-    assert_int_equal(posix_spawn(&pid, cluster->cli, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
+    assert_int_equal(support_proc_spawn(cluster->cli, argv, &io, &pid), 0);
     int status = -1;
     char *text = read_pty(master_fd, pid, &status);
     close(slave_fd);

@@ -18,6 +18,7 @@
 #include <ftw.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -929,6 +930,66 @@ static void test_agent_restart_reregisters(void **unused)
     assert_true(task_gone(task));
 }
 
+/* The scheduling policy of thread tid of pid (field 41 of its stat file) and its name; -1 if it
+ * is gone. */
+static int thread_policy(pid_t pid, const char *tid, char *comm, size_t comm_len)
+{
+    char path[128], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, tid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+    if (open == NULL || close == NULL || close < open)
+        return -1;
+    snprintf(comm, comm_len, "%.*s", (int)(close - open - 1), open + 1);
+    char *field = close + 2; /* field 3, the state */
+    for (int i = 3; i < 41 && field != NULL; i++) {
+        field = strchr(field, ' ');
+        field = field != NULL ? field + 1 : NULL;
+    }
+    return field != NULL ? atoi(field) : -1;
+}
+
+/* The executor's runtime: nng's threads run SCHED_BATCH (so that a woken poll thread never
+ * preempts the thread arming a new socket), the executor's own threads and its task run
+ * SCHED_OTHER as usual. */
+static void test_thread_policies(void **unused)
+{
+    (void)unused;
+    start_running(NULL, &(task_spec_t){.id = "task-1", .value = PID_AND_SLEEP});
+    pid_t task = task_pid();
+    char dir[64], comm[64];
+    snprintf(dir, sizeof(dir), "/proc/%d/task", (int)executor_pid);
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int nng = 0, own = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        if (ent->d_name[0] == '.')
+            continue;
+        int policy = thread_policy(executor_pid, ent->d_name, comm, sizeof(comm));
+        if (policy < 0)
+            continue;
+        bool is_nng = strncmp(comm, "nng:", 4) == 0;
+        if (policy != (is_nng ? SCHED_BATCH : SCHED_OTHER))
+            fail_msg("Thread %s (%s) of the executor has policy %d", ent->d_name, comm, policy);
+        *(is_nng ? &nng : &own) += 1;
+    }
+    closedir(d);
+    assert_true(nng > 0);
+    assert_true(own > 0);
+    char tid[16];
+    snprintf(tid, sizeof(tid), "%d", (int)task);
+    assert_int_equal(thread_policy(task, tid, comm, sizeof(comm)), SCHED_OTHER);
+    kill_task("task-1", 0);
+    expect_update(3, STATE(KILLED), "Command terminated with signal Terminated");
+    expect_exit(0);
+}
+
 /* No agent comes back within the recovery timeout: the task is killed, the executor exits. */
 static void test_recovery_timeout(void **unused)
 {
@@ -975,6 +1036,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_restart_reregisters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_agent_gone_without_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_thread_policies, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -1,50 +1,47 @@
 /*
  * e2e.h: end-to-end runs of the framework binaries: a mesos-local cluster in a child process on
- * a free port of 127.0.0.1 (simulated containers), and programs run against it with their
- * output captured, each waited for with a deadline and killed when it passes. The binaries come
- * from MESOS_TEST_BIN_DIR (set by mesos_add_tests).
+ * a free port of 127.0.0.1 (tests/support/local.h), and programs run against it with their
+ * output captured, each waited for with a deadline and killed when it passes
+ * (tests/support/run.h). The binaries come from MESOS_TEST_BIN_DIR (set by mesos_add_tests).
  */
 #ifndef TESTS_FRAMEWORKS_E2E_H
 #define TESTS_FRAMEWORKS_E2E_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef struct e2e_cluster {
-    pid_t pid;            /* mesos-local; 0 when not running */
-    uint16_t port;        /* its HTTP port (actor port + 10000) */
-    char master[32];      /* "127.0.0.1:PORT" */
-    char master_flag[48]; /* "--master=127.0.0.1:PORT" */
-    char work_dir[64];    /* removed by e2e_cluster_stop */
-    char bin_dir[4096];
-} e2e_cluster_t;
+#include "tests/support/local.h"
+#include "tests/support/run.h"
+
+/* The cluster: pid, port (the master's HTTP port; actor port + 10000), master
+ * ("127.0.0.1:PORT"), master_flag ("--master=127.0.0.1:PORT"), work_dir, bin_dir. */
+typedef support_local_t e2e_cluster_t;
 
 /* The binary directory, or NULL when MESOS_TEST_BIN_DIR is not set (the test should skip). */
 const char *e2e_bin_dir(void);
 
-/* Starts mesos-local with two agents of cpus:4;mem:4096, simulated (tasks without processes) or
- * with the real containerizer (mesos-executor and mesos-fetcher from the bin directory), and
- * waits (10 s at most) until its master answers and both agents registered. Asserts on failure
- * (after killing what it started). */
+/* Starts mesos-local with two agents of cpus:4;mem:4096 and no Marathon, simulated (tasks
+ * without processes) or with the real containerizer (mesos-executor and mesos-fetcher from the
+ * bin directory), and waits until its master answers and both agents registered. Fails the test
+ * on failure (after stopping what it started). */
 void e2e_cluster_start(e2e_cluster_t *c, bool simulated);
 
-/* Stops mesos-local (SIGTERM, then SIGKILL after 5 s), removes the work directory. Safe on a
- * cluster that never started. */
+/* Stops mesos-local (SIGTERM, then SIGKILL), kills what its agents left running, removes the
+ * work directory. Safe on a cluster that never started. */
 void e2e_cluster_stop(e2e_cluster_t *c);
 
-/* cmocka group fixtures: *state becomes a started cluster (not started when e2e_bin_dir() is
- * NULL: the tests then skip), stopped and freed by e2e_teardown. */
+/* cmocka fixtures: *state becomes a started cluster (simulated, or with real containers for
+ * e2e_setup_real; not started when e2e_bin_dir() is NULL: the tests then skip), stopped and
+ * freed by e2e_teardown. */
 int e2e_setup(void **state);
+int e2e_setup_real(void **state);
 int e2e_teardown(void **state);
 
 /* One program's run: exit status (-1 when it was killed at the deadline or by a signal) and its
- * output. */
-typedef struct e2e_run {
-    int status;
-    char *out; /* stdout, NUL-terminated; free with e2e_run_free */
-    char *err; /* stderr */
-} e2e_run_t;
+ * output (out and err, NUL-terminated; free with e2e_run_free). */
+typedef support_run_t e2e_run_t;
 
 /* Runs argv (argv[0] a binary name in the bin directory) with stdout and stderr captured in
  * files of c->work_dir, waiting up to timeout_ms; kills it at the deadline. */

@@ -9,18 +9,18 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <glob.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 
 #include "frameworks/scheduler.h"
 #include "proto/task_states.h"
 #include "tests/frameworks/e2e.h"
+#include "tests/support/fs.h"
+#include "tests/support/wait.h"
 
 #define WAIT_MS 30000
 
@@ -96,71 +96,25 @@ static void on_message(scheduler_driver_t *d, void *user, const char *agent_id,
     pthread_mutex_unlock(&rec.lock);
 }
 
-static int64_t now_ms(void)
+static bool echo_came(void *arg)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(int ms)
-{
-    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ms * 1000000L};
-    nanosleep(&ts, NULL);
+    (void)arg;
+    pthread_mutex_lock(&rec.lock);
+    bool done = rec.echo[0] != '\0';
+    pthread_mutex_unlock(&rec.lock);
+    return done;
 }
 
 /* Polls (20 ms steps) until the echo came back. */
 static bool wait_echo(void)
 {
-    for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; pause_ms(20)) {
-        pthread_mutex_lock(&rec.lock);
-        bool done = rec.echo[0] != '\0';
-        pthread_mutex_unlock(&rec.lock);
-        if (done)
-            return true;
-    }
-    return false;
-}
-
-/* The whole content of the one file matching pattern (a new string), or NULL. */
-static char *read_glob(const char *pattern)
-{
-    glob_t g;
-    char *text = NULL;
-    if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc == 1) {
-        FILE *f = fopen(g.gl_pathv[0], "r");
-        if (f != NULL) {
-            text = calloc(1, 16384);
-            if (text != NULL)
-                (void)fread(text, 1, 16383, f);
-            fclose(f);
-        }
-    }
-    globfree(&g);
-    return text;
+    return support_wait_until(echo_came, NULL, WAIT_MS, 20);
 }
 
 /* Polls until the file matching pattern contains needle. */
 static bool wait_glob_contains(const char *pattern, const char *needle)
 {
-    for (int64_t deadline = now_ms() + WAIT_MS; now_ms() < deadline; pause_ms(50)) {
-        char *text = read_glob(pattern);
-        bool found = text != NULL && strstr(text, needle) != NULL;
-        free(text);
-        if (found)
-            return true;
-    }
-    return false;
-}
-
-static int setup(void **state)
-{
-    e2e_cluster_t *c = calloc(1, sizeof(*c));
-    assert_non_null(c);
-    *state = c;
-    if (e2e_bin_dir() != NULL)
-        e2e_cluster_start(c, false);
-    return 0;
+    return support_fs_wait_text(pattern, needle, WAIT_MS);
 }
 
 static void test_custom_executor_runs_a_task(void **state)
@@ -219,7 +173,8 @@ static void test_custom_executor_runs_a_task(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_custom_executor_runs_a_task, setup, e2e_teardown),
+        cmocka_unit_test_setup_teardown(test_custom_executor_runs_a_task, e2e_setup_real,
+                                        e2e_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

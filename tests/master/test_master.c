@@ -303,6 +303,32 @@ static void test_framework_failover(void **state)
     mesos__scheduler__event__free_unpacked(ev, NULL);
 }
 
+/* A scheduler that fails over does not inherit its predecessor's suppression (as Mesos's
+ * updateFramework sets the suppressed roles to those the new SUBSCRIBE names): it gets offers. */
+static void test_failover_clears_suppression(void **state)
+{
+    cluster_t *c = *state;
+    Mesos__Scheduler__Event *ev;
+    first_offer(c, false, &ev);
+    sched_decline(c->sched, &c->master, ev->offers->offers[0], 0);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__SUPPRESS;
+    sched_call(c->sched, &c->master, &call);
+    cluster_advance(2);
+    size_t offers = sched_events(c->sched, EV(OFFERS));
+    cluster_advance(2);
+    assert_int_equal(sched_events(c->sched, EV(OFFERS)), offers); /* suppressed: none */
+
+    char id[128];
+    snprintf(id, sizeof(id), "%s", c->sched->framework_id);
+    fake_stop(c->sched);
+    c->sched = fake_spawn("sched");
+    sched_subscribe(c->sched, &c->master, id, 60, false, false);
+    cluster_advance(2);
+    assert_true(sched_events(c->sched, EV(OFFERS)) >= 1);
+}
+
 static void test_kill_and_teardown(void **state)
 {
     cluster_t *c = *state;
@@ -538,6 +564,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_agent_non_partition_aware, cluster_setup,
                                         cluster_teardown),
         cmocka_unit_test_setup_teardown(test_framework_failover, cluster_setup, cluster_teardown),
+        cmocka_unit_test_setup_teardown(test_failover_clears_suppression, cluster_setup,
+                                        cluster_teardown),
         cmocka_unit_test_setup_teardown(test_kill_and_teardown, cluster_setup, cluster_teardown),
         cmocka_unit_test_setup_teardown(test_lost_run_task_reconciled_by_agent, cluster_setup,
                                         cluster_teardown),

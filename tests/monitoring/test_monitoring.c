@@ -14,35 +14,29 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
-#include <curl/curl.h>
 #include <jansson.h>
+
+#include "tests/support/fs.h"
+#include "tests/support/http.h"
+#include "tests/support/local.h"
 
 #ifndef MONITORING_DIR
 #error "MONITORING_DIR must name the repository's monitoring/ folder"
 #endif
 
-extern char **environ;
-
 #define INSTANCES 2
 #define COUNT(a)  (sizeof(a) / sizeof((a)[0]))
 
 typedef struct cluster {
-    pid_t local;           /* mesos-local */
+    support_local_t local; /* mesos-local */
     uint16_t master, http; /* the master's port; Marathon's */
-    char dir[64];          /* work directory, removed at the end */
+    const char *dir;       /* local's work directory, removed at the end */
     char *families;        /* "\nname\n..." of every sample and family scraped */
 } cluster_t;
 
@@ -50,55 +44,11 @@ static cluster_t *cluster;
 
 /* ---- HTTP ------------------------------------------------------------------------------------ */
 
-typedef struct body {
-    char *data;
-    size_t len;
-} body_t;
-
-static size_t on_data(char *data, size_t size, size_t n, void *arg)
-{
-    body_t *b = arg;
-    char *grown = realloc(b->data, b->len + size * n + 1);
-    if (grown == NULL)
-        return 0;
-    memcpy(grown + b->len, data, size * n);
-    b->len += size * n;
-    grown[b->len] = '\0';
-    b->data = grown;
-    return size * n;
-}
-
-/* METHOD on 127.0.0.1:PORT/PATH with an optional JSON body: the answer (caller frees; NULL when
- * nothing came back) and its status in *status. */
-static char *http(const char *method, uint16_t port, const char *path, const char *json,
-                  long *status)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
-    body_t b = {0};
-    CURL *curl = curl_easy_init();
-    struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-    if (json != NULL)
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, json);
-    *status = 0;
-    if (curl_easy_perform(curl) == CURLE_OK)
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    return b.data;
-}
-
 /* GET that must answer 200: the body. */
 static char *get(uint16_t port, const char *path)
 {
     long status;
-    char *text = http("GET", port, path, NULL, &status);
+    char *text = support_http_text("GET", port, path, NULL, &status);
     if (status != 200)
         fail_msg("GET %s answered %ld: %s", path, status, text ? text : "");
     return text;
@@ -124,10 +74,7 @@ static int promtool(const char *args, const char *text)
     char input[96] = "/dev/null", cmd[512];
     if (text != NULL) {
         snprintf(input, sizeof(input), "%s/promtool-input", cluster->dir);
-        FILE *f = fopen(input, "w");
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
+        assert_true(support_fs_write(input, text));
     }
     snprintf(cmd, sizeof(cmd), "promtool %s < %s 2>&1", args, input);
     FILE *p = popen(cmd, "r");
@@ -169,133 +116,61 @@ static bool exported(const char *name)
 
 /* ---- the cluster ----------------------------------------------------------------------------- */
 
-/* A free port whose actor port (+10000) is free too. */
-static uint16_t free_port(void)
+static bool app_running(json_t *json, void *arg)
 {
-    for (int attempt = 0; attempt < 100; attempt++) {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t len = sizeof(sa);
-        int a = socket(AF_INET, SOCK_STREAM, 0), b = socket(AF_INET, SOCK_STREAM, 0);
-        bool ok = bind(a, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-                  getsockname(a, (struct sockaddr *)&sa, &len) == 0 &&
-                  ntohs(sa.sin_port) >= 20000 && ntohs(sa.sin_port) <= 55000;
-        uint16_t port = ntohs(sa.sin_port);
-        sa.sin_port = htons((uint16_t)(port + 10000));
-        ok = ok && bind(b, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-        close(a);
-        close(b);
-        if (ok)
-            return port;
-    }
-    fail_msg("no free port pair");
-    return 0;
-}
-
-static void start_local(const char *bin)
-{
-    char path[4200], port[32], marathon[32], work[96], log[96];
-    snprintf(path, sizeof(path), "%s/mesos-local", bin);
-    snprintf(port, sizeof(port), "--port=%u", cluster->master);
-    snprintf(marathon, sizeof(marathon), "--marathon_port=%u", cluster->http);
-    snprintf(work, sizeof(work), "--work_dir=%s", cluster->dir);
-    snprintf(log, sizeof(log), "%s/mesos-local.log", cluster->dir);
-    char *argv[] = {path,
-                    port,
-                    marathon,
-                    work,
-                    "--num_agents=1",
-                    "--resources=cpus:2;mem:1024;disk:1000;ports:[31000-31099]",
-                    "--switch_user=false",
-                    NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_int_equal(posix_spawn(&cluster->local, path, &fa, NULL, argv, environ), 0);
-    posix_spawn_file_actions_destroy(&fa);
-}
-
-/* Polls PATH on PORT every 50 ms for up to 30 s until its JSON satisfies DONE. */
-static bool poll_json(uint16_t port, const char *path, bool (*done)(json_t *))
-{
-    for (int i = 0; i < 600; i++) {
-        long status;
-        char *text = http("GET", port, path, NULL, &status);
-        json_t *json = status == 200 ? json_loads(text, 0, NULL) : NULL;
-        bool ok = json != NULL && done(json);
-        json_decref(json);
-        free(text);
-        if (ok)
-            return true;
-        usleep(50000);
-    }
-    return false;
-}
-
-static bool answered(json_t *json)
-{
-    (void)json;
-    return true;
-}
-
-static bool app_running(json_t *json)
-{
+    (void)arg;
     json_t *running = json_object_get(json_object_get(json, "app"), "tasksRunning");
     return json_integer_value(running) == INSTANCES;
 }
 
 /* The master publishes its figures once a second: wait for them to show the app. */
-static bool master_counts_tasks(json_t *json)
+static bool master_counts_tasks(json_t *json, void *arg)
 {
+    (void)arg;
     return json_number_value(json_object_get(json, "master/tasks_running")) == INSTANCES;
 }
 
-static bool master_counts_none(json_t *json)
+static bool master_counts_none(json_t *json, void *arg)
 {
+    (void)arg;
     return json_number_value(json_object_get(json, "master/tasks_running")) == 0;
+}
+
+/* Polls PATH on PORT every 50 ms for up to 30 s until its JSON satisfies DONE. */
+static bool poll_json(uint16_t port, const char *path, bool (*done)(json_t *, void *))
+{
+    return support_http_poll(port, path, done, NULL, 30000);
 }
 
 static int setup(void **state)
 {
     (void)state;
-    const char *bin = getenv("MESOS_TEST_BIN_DIR");
-    if (bin == NULL)
+    if (support_bin_dir() == NULL)
         return 0;
     cluster = calloc(1, sizeof(*cluster));
+    assert_non_null(cluster);
     cluster->families = strdup("\n");
-    snprintf(cluster->dir, sizeof(cluster->dir), "/tmp/test_monitoring.XXXXXX");
-    assert_non_null(mkdtemp(cluster->dir));
-    cluster->master = free_port();
-    cluster->http = free_port();
-    start_local(bin);
-    assert_true(poll_json(cluster->http, "/v2/info", answered));
+    const char *flags[] = {"--switch_user=false", NULL};
+    support_local_start(
+        &cluster->local,
+        &(support_local_options_t){.name = "test_monitoring",
+                                   .num_agents = 1,
+                                   .marathon = true,
+                                   .resources = "cpus:2;mem:1024;disk:1000;ports:[31000-31099]",
+                                   .flags = flags});
+    cluster->master = cluster->local.port;
+    cluster->http = cluster->local.marathon_port;
+    cluster->dir = cluster->local.work_dir;
     long status;
-    free(http("POST", cluster->http, "/v2/apps",
-              "{\"id\": \"/monitored\", \"cmd\": \"exec sleep 600\", \"cpus\": 0.25, \"mem\": 32,"
-              " \"instances\": 2}",
-              &status));
+    free(support_http_text(
+        "POST", cluster->http, "/v2/apps",
+        "{\"id\": \"/monitored\", \"cmd\": \"exec sleep 600\", \"cpus\": 0.25, \"mem\": 32,"
+        " \"instances\": 2}",
+        &status));
     assert_int_equal(status, 201);
     assert_true(poll_json(cluster->http, "/v2/apps/monitored", app_running));
     assert_true(poll_json(cluster->master, "/metrics/snapshot", master_counts_tasks));
     return 0;
-}
-
-/* Kills what is left of the cluster's processes: their environment names the work directory. */
-static void kill_leftovers(void)
-{
-    DIR *d = opendir("/proc");
-    for (struct dirent *e = d ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
-        char path[300], env[16384];
-        int pid = atoi(e->d_name);
-        snprintf(path, sizeof(path), "/proc/%s/environ", e->d_name);
-        int fd = pid > 0 ? open(path, O_RDONLY) : -1;
-        ssize_t n = fd >= 0 ? read(fd, env, sizeof(env)) : -1;
-        if (fd >= 0)
-            close(fd);
-        if (n > 0 && memmem(env, (size_t)n, cluster->dir, strlen(cluster->dir)) != NULL)
-            kill(pid, SIGKILL);
-    }
-    if (d != NULL)
-        closedir(d);
 }
 
 static int teardown(void **state)
@@ -304,17 +179,13 @@ static int teardown(void **state)
     if (cluster == NULL)
         return 0;
     long status;
-    free(http("DELETE", cluster->http, "/v2/apps/monitored", NULL, &status));
+    free(support_http_text("DELETE", cluster->http, "/v2/apps/monitored", NULL, &status));
     poll_json(cluster->master, "/metrics/snapshot", master_counts_none);
-    kill(cluster->local, SIGTERM);
-    waitpid(cluster->local, NULL, 0);
-    kill_leftovers();
-    char cmd[96];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", cluster->dir);
-    assert_int_equal(system(cmd), 0);
+    bool removed = support_local_stop(&cluster->local);
     free(cluster->families);
     free(cluster);
     cluster = NULL;
+    assert_true(removed);
     return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "actor/filter.h"
 #include "slave/agent.h"
 #include "tests/master/support.h"
+#include "tests/support/fs.h"
 
 #define EV(t) MESOS__SCHEDULER__EVENT__TYPE__##t
 
@@ -33,8 +34,7 @@ static int setup(void **state)
     cluster_master_options(&opts, NULL);
     c->master = cluster_master_start(&opts);
     c->sched = fake_spawn("sched");
-    snprintf(c->work_dir, sizeof(c->work_dir), "/tmp/test_agent.XXXXXX");
-    assert_non_null(mkdtemp(c->work_dir));
+    assert_non_null(support_fs_tempdir(c->work_dir, sizeof(c->work_dir), "test_agent"));
     *state = c;
     return 0;
 }
@@ -48,9 +48,7 @@ static int teardown(void **state)
     fake_stop(c->sched);
     master_stop(&c->master);
     cluster_runtime_stop();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", c->work_dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(support_fs_rmtree(c->work_dir), 0);
     free(c);
     return 0;
 }

@@ -11,12 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,10 +20,12 @@
 
 #include "resources/resources.h"
 #include "tests/master/support.h"
+#include "tests/support/fs.h"
+#include "tests/support/local.h"
+#include "tests/support/ports.h"
+#include "tests/support/proc.h"
 
 #define EV(t) MESOS__SCHEDULER__EVENT__TYPE__##t
-
-extern char **environ;
 
 typedef struct recovery {
     master_pids_t master;
@@ -38,23 +36,11 @@ typedef struct recovery {
     size_t acked;
 } recovery_t;
 
-/* A port nothing listens on now (the kernel's pick for a socket bound to port 0). */
-static uint16_t free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
-
 static void start_agent(recovery_t *r)
 {
     char master[ACTOR_PID_STRLEN], a_master[300], a_port[32], a_actor[32], a_work[128];
     char bin[512], launcher[512];
-    const char *dir = getenv("MESOS_TEST_BIN_DIR");
+    const char *dir = support_bin_dir();
     actor_pid_format(&r->master.master, master, sizeof(master));
     snprintf(a_master, sizeof(a_master), "--master=%s", master);
     snprintf(a_port, sizeof(a_port), "--port=%u", r->http_port);
@@ -72,7 +58,7 @@ static void start_agent(recovery_t *r)
                     "--switch_user=false",
                     "--registration_backoff_factor=100ms",
                     NULL};
-    assert_int_equal(posix_spawn(&r->agent, bin, NULL, NULL, argv, environ), 0);
+    assert_int_equal(support_proc_spawn(bin, argv, NULL, &r->agent), 0);
 }
 
 /* Runs actors until cond holds or 20 s pass. */
@@ -130,37 +116,6 @@ static bool agent_reregistered(recovery_t *r, void *arg)
     return ok;
 }
 
-/* Kills what the test's tasks left running: processes whose environment names the sandbox. */
-static void kill_leftovers(const char *work_dir)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *ent;
-    char want[128];
-    snprintf(want, sizeof(want), "MESOS_DIRECTORY=%s", work_dir);
-    while (d != NULL && (ent = readdir(d)) != NULL) {
-        pid_t pid = (pid_t)atoi(ent->d_name);
-        char path[64], buf[8192];
-        if (pid <= 0)
-            continue;
-        snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        for (size_t i = 0; i < n; i += strlen(buf + i) + 1) {
-            buf[n] = '\0';
-            if (strncmp(buf + i, want, strlen(want)) == 0) {
-                kill(-pid, SIGKILL);
-                kill(pid, SIGKILL);
-                break;
-            }
-        }
-    }
-    if (d != NULL)
-        closedir(d);
-}
-
 static int setup(void **state)
 {
     actor_runtime_options_t ro;
@@ -174,10 +129,9 @@ static int setup(void **state)
     mo.allocation_interval_ns = 50 * ACTOR_NS_PER_MS;
     r->master = cluster_master_start(&mo);
     r->sched = fake_spawn("sched");
-    snprintf(r->work_dir, sizeof(r->work_dir), "/tmp/test_agent_recovery.XXXXXX");
-    assert_non_null(mkdtemp(r->work_dir));
-    r->http_port = free_port();
-    r->actor_port = free_port();
+    assert_non_null(support_fs_tempdir(r->work_dir, sizeof(r->work_dir), "test_agent_recovery"));
+    r->http_port = support_port_free();
+    r->actor_port = support_port_free();
     *state = r;
     return 0;
 }
@@ -189,13 +143,14 @@ static int teardown(void **state)
         kill(r->agent, SIGKILL);
         waitpid(r->agent, NULL, 0);
     }
-    kill_leftovers(r->work_dir);
+    /* What the test's tasks left running: processes whose environment names the sandbox. */
+    char leftovers[128];
+    snprintf(leftovers, sizeof(leftovers), "MESOS_DIRECTORY=%s", r->work_dir);
+    support_proc_kill_env(leftovers);
     fake_stop(r->sched);
     master_stop(&r->master);
     actor_runtime_stop();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", r->work_dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(support_fs_rmtree(r->work_dir), 0);
     free(r);
     return 0;
 }
@@ -274,7 +229,7 @@ static void test_task_of_non_checkpointing_framework_ends(void **state)
 
 int main(void)
 {
-    if (getenv("MESOS_TEST_BIN_DIR") == NULL) {
+    if (support_bin_dir() == NULL) {
         print_message("MESOS_TEST_BIN_DIR is not set (run through ctest)\n");
         return 0;
     }

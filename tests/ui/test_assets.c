@@ -15,6 +15,7 @@
 
 #include "actor/actor.h"
 #include "actor/http.h"
+#include "tests/support/web.h"
 #include "ui/assets.h"
 
 extern const ui_asset_table_t ui_test_assets;
@@ -173,38 +174,9 @@ static const char *get(uint16_t port, const char *method, const char *path, cons
     return a.text;
 }
 
-typedef struct fixture {
-    actor_pid_t web;
-    uint16_t port;
-} fixture_t;
-
-static int setup(void **state)
-{
-    fixture_t *fx = calloc(1, sizeof(*fx));
-    actor_runtime_options_t opts;
-    actor_runtime_options_init(&opts);
-    opts.workers = 1;
-    if (fx == NULL || actor_runtime_start(&opts) != ACTOR_OK)
-        return -1;
-    if (actor_spawn(&web_ops, "web", NULL, &fx->web) != ACTOR_OK)
-        return -1;
-    actor_settle();
-    if (actor_http_listen("127.0.0.1", 0, "web", &fx->port) != ACTOR_OK)
-        return -1;
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    actor_runtime_stop();
-    free(*state);
-    return 0;
-}
-
 static void test_serve_ok(void **state)
 {
-    fixture_t *fx = *state;
+    support_web_t *fx = *state;
     const ui_asset_t *index = ui_asset_find(&ui_test_assets, "/index.html");
     const char *a = get(fx->port, "GET", "/", NULL);
     assert_non_null(strstr(a, "HTTP/1.1 200"));
@@ -233,7 +205,7 @@ static void test_serve_ok(void **state)
 
 static void test_serve_not_modified(void **state)
 {
-    fixture_t *fx = *state;
+    support_web_t *fx = *state;
     const ui_asset_t *js = ui_asset_find(&ui_test_assets, "/app.js");
     char header[128];
     const char *forms[] = {"%s", "\"other\", %s", "W/%s", "\"a\",W/%s ,\"b\""};
@@ -260,7 +232,7 @@ static void test_serve_not_modified(void **state)
 
 static void test_serve_errors(void **state)
 {
-    fixture_t *fx = *state;
+    support_web_t *fx = *state;
     const char *a = get(fx->port, "GET", "/ui/missing.js", NULL);
     assert_non_null(strstr(a, "HTTP/1.1 404"));
     assert_non_null(strstr(a, "No web UI file at '/ui/missing.js'"));
@@ -278,9 +250,12 @@ int main(void)
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_fixture_table),
         cmocka_unit_test(test_ui_tables),
-        cmocka_unit_test_setup_teardown(test_serve_ok, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_serve_not_modified, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_serve_errors, setup, teardown),
+        cmocka_unit_test_prestate_setup_teardown(test_serve_ok, support_web_setup,
+                                                 support_web_teardown, (void *)&web_ops),
+        cmocka_unit_test_prestate_setup_teardown(test_serve_not_modified, support_web_setup,
+                                                 support_web_teardown, (void *)&web_ops),
+        cmocka_unit_test_prestate_setup_teardown(test_serve_errors, support_web_setup,
+                                                 support_web_teardown, (void *)&web_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

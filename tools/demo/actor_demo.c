@@ -13,6 +13,7 @@
 
 #include "actor/actor.h"
 #include "actor/clock.h"
+#include "actor/daemon.h"
 #include "actor/flags.h"
 #include "actor/http.h"
 #include "actor/log.h"
@@ -201,13 +202,8 @@ int main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
     }
 
-    /* Signals are taken by sigwait below, not by whichever thread they land on. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    /* Signals are taken by actor_daemon_wait below, not by whichever thread they land on. */
+    actor_daemon_prepare();
 
     actor_runtime_options_t opts;
     actor_runtime_options_init(&opts);
@@ -230,9 +226,7 @@ int main(int argc, char **argv)
     LOG_INFO("actor-demo serving http://%s:%llu/ (try /state, /events, /metrics/snapshot); "
              "actors at %s:%llu",
              o.ip, (unsigned long long)o.port, o.ip, (unsigned long long)o.actor_port);
-    int sig;
-    sigwait(&stop, &sig);
-    LOG_INFO("Stopping on signal %d", sig);
+    actor_daemon_wait();
     actor_runtime_stop();
     flags_free(table);
     return 0;

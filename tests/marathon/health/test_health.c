@@ -33,6 +33,7 @@
 #include "actor/http.h"
 #include "actor/subprocess.h"
 #include "frameworks/marathon/health.h"
+#include "tests/marathon/health/support.h"
 
 #define WAIT_MS     10000
 #define MANY        300
@@ -363,17 +364,7 @@ static void canned_stop(canned_t *c)
 static int setup(void **unused)
 {
     (void)unused;
-    /* No workers: the actors run in this thread, inside actor_settle(). No transport. */
-    actor_runtime_options_t opts = {.workers = 0, .port = -1};
-    if (actor_runtime_start(&opts) != ACTOR_OK)
-        return -1;
-    actor_clock_pause();
-    actor_pid_t web;
-    if (actor_spawn(&web_ops, "web", NULL, &web) != ACTOR_OK ||
-        actor_spawn(&owner_ops, "owner", NULL, &owner_pid) != ACTOR_OK)
-        return -1;
-    actor_settle();
-    if (actor_http_listen("127.0.0.1", 0, "web", &web_port) != ACTOR_OK)
+    if (health_support_start(&web_ops, &owner_ops, &owner_pid, &web_port) != 0)
         return -1;
     web_status = 200;
     web_requests = 0;

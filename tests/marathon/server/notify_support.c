@@ -13,6 +13,8 @@
 #include "actor/http.h"
 #include "internal.pb-c.h"
 #include "tests/marathon/server/notify_support.h"
+#include "tests/marathon/server/support.h"
+#include "tests/support/fs.h"
 
 static void start_marathon(notify_cluster_t *c)
 {
@@ -39,8 +41,7 @@ notify_cluster_t *notify_cluster_prepare(bool persistent)
     master_options_t mopts;
     cluster_master_options(&mopts, NULL);
     c->master = cluster_master_start(&mopts);
-    snprintf(c->work_dir, sizeof(c->work_dir), "/tmp/test_notify.XXXXXX");
-    assert_non_null(mkdtemp(c->work_dir));
+    assert_non_null(support_fs_tempdir(c->work_dir, sizeof(c->work_dir), "test_notify"));
     c->agent = fake_spawn("slave");
     agent_register(c->agent, &c->master, "cpus:4;mem:4096;ports:[31000-32000]");
     actor_pid_format(&c->master.master, c->master_pid, sizeof(c->master_pid));
@@ -66,9 +67,7 @@ void notify_cluster_free(notify_cluster_t *c)
     fake_stop(c->agent);
     master_stop(&c->master);
     cluster_runtime_stop();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", c->work_dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(support_fs_rmtree(c->work_dir), 0);
     free(c);
 }
 
@@ -83,11 +82,7 @@ void notify_marathon_restart(notify_cluster_t *c)
 json_t *notify_api(notify_cluster_t *c, const char *method, const char *path, const char *body,
                    int *status)
 {
-    char *text = cluster_http(c->port, method, path, body, status);
-    assert_non_null(text);
-    json_t *json = text[0] != '\0' ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    return json;
+    return mcluster_api_port(c->port, method, path, body, status);
 }
 
 static int64_t wall_ms(void)

@@ -16,6 +16,7 @@
 #include "actor/http.h"
 #include "slave/agent.h"
 #include "tests/marathon/server/support.h"
+#include "tests/support/fs.h"
 
 void mcluster_start_marathon(mcluster_t *c)
 {
@@ -61,8 +62,7 @@ mcluster_t *mcluster_new(bool persistent)
     master_options_t opts;
     cluster_master_options(&opts, NULL);
     c->master = cluster_master_start(&opts);
-    snprintf(c->work_dir, sizeof(c->work_dir), "/tmp/test_marathon.XXXXXX");
-    assert_non_null(mkdtemp(c->work_dir));
+    assert_non_null(support_fs_tempdir(c->work_dir, sizeof(c->work_dir), "test_marathon"));
     mcluster_add_agent(c, NULL);
     mcluster_start_marathon(c);
     return c;
@@ -76,9 +76,7 @@ void mcluster_free(mcluster_t *c)
         agent_stop(&c->agents[k]);
     master_stop(&c->master);
     cluster_runtime_stop();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", c->work_dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(support_fs_rmtree(c->work_dir), 0);
     free(c);
 }
 
@@ -103,7 +101,13 @@ int mcluster_teardown(void **state)
 json_t *mcluster_api(mcluster_t *c, const char *method, const char *path, const char *body,
                      int *status)
 {
-    char *text = cluster_http(c->port, method, path, body, status);
+    return mcluster_api_port(c->port, method, path, body, status);
+}
+
+json_t *mcluster_api_port(uint16_t port, const char *method, const char *path, const char *body,
+                          int *status)
+{
+    char *text = cluster_http(port, method, path, body, status);
     assert_non_null(text);
     json_t *json = text[0] != '\0' ? json_loads(text, 0, NULL) : NULL;
     free(text);

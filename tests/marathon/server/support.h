@@ -51,6 +51,11 @@ int mcluster_teardown(void **state);
 json_t *mcluster_api(mcluster_t *c, const char *method, const char *path, const char *body,
                      int *status);
 
+/* mcluster_api to the Marathon that serves HTTP on port (any in-process one: notify_support.h's
+ * too), settling the runtime while it waits. */
+json_t *mcluster_api_port(uint16_t port, const char *method, const char *path, const char *body,
+                          int *status);
+
 /* A number field of GET /v2/apps/{id}'s app ("tasksRunning"), or -1 when the app is missing. */
 int mcluster_app_count(mcluster_t *c, const char *id, const char *field);
 

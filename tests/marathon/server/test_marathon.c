@@ -211,6 +211,18 @@ static void test_state_survives_restart(void **state)
     json_decref(j);
 }
 
+/* A gauge's value, or a counter's count, of GET /metrics; fails when it is missing. */
+static double metric(json_t *metrics, const char *name)
+{
+    bool counter = strstr(name, ".counter") != NULL;
+    json_t *entry =
+        json_object_get(json_object_get(metrics, counter ? "counters" : "gauges"), name);
+    json_t *value = json_object_get(entry, counter ? "count" : "value");
+    if (!json_is_number(value))
+        fail_msg("/metrics lacks %s", name);
+    return json_number_value(value);
+}
+
 static void test_misc_endpoints(void **state)
 {
     mcluster_t *c = *state;
@@ -220,21 +232,54 @@ static void test_misc_endpoints(void **state)
     free(text);
     json_t *j = mcluster_api(c, "GET", "/v2/info", NULL, &status);
     assert_string_equal(json_string_value(json_object_get(j, "name")), "marathon");
+    json_t *config = json_object_get(j, "marathon_config");
+    assert_true(json_number_value(json_object_get(config, "min_revive_offers_interval")) == 5000);
     json_decref(j);
     j = mcluster_api(c, "GET", "/v2/leader", NULL, &status);
     assert_non_null(json_object_get(j, "leader"));
     json_decref(j);
     mcluster_create_app(c, "{\"id\":\"m\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}");
+    /* Too big for the agent: its deployment stays, and locks it. */
+    mcluster_create_app(c, "{\"id\":\"/g/big\",\"cmd\":\"sleep 1000\",\"cpus\":64,\"mem\":16}");
     mcluster_run(2);
+    j = mcluster_api(c, "PUT", "/v2/apps/g/big", "{\"instances\":2}", &status);
+    assert_int_equal(status, 409);
+    json_decref(j);
     j = mcluster_api(c, "GET", "/metrics", NULL, &status);
-    json_t *gauges = json_object_get(j, "gauges");
-    assert_true(json_number_value(json_object_get(
-                    json_object_get(gauges, "marathon.apps.active.gauge"), "value")) == 1.0);
+    assert_true(metric(j, "marathon.apps.active.gauge") == 2);
+    assert_true(metric(j, "marathon.groups.active.gauge") == 2); /* the root and /g */
+    assert_true(metric(j, "marathon.deployments.active.gauge") == 1);
+    assert_true(metric(j, "marathon.instances.running.gauge") == 1);
+    assert_true(metric(j, "marathon.instances.launch-overdue.gauge") == 0);
+    assert_true(metric(j, "marathon.instances.inflight-kills.gauge") == 0);
+    assert_true(metric(j, "marathon.http.requests.active.gauge") >= 1); /* this one */
+    assert_true(metric(j, "marathon.uptime.gauge.seconds") >= 2);
+    assert_true(metric(j, "marathon.leadership.duration.gauge.seconds") >= 2);
+    assert_true(metric(j, "marathon.leadership.duration.gauge.seconds") <=
+                metric(j, "marathon.uptime.gauge.seconds"));
+    assert_true(metric(j, "marathon.deployments.counter") == 2);
+    assert_true(metric(j, "marathon.deployments.dismissed.counter") == 1);
+    assert_true(metric(j, "marathon.tasks.launched.counter") == 1);
+    assert_true(metric(j, "marathon.mesos.offers.used.counter") == 1);
+    assert_true(metric(j, "marathon.mesos.offer-operations.launch.counter") == 1);
+    assert_true(metric(j, "marathon.mesos.offers.incoming.counter") >= 1);
+    assert_true(metric(j, "marathon.mesos.calls.revive.counter") >= 0); /* present */
+    assert_true(metric(j, "marathon.mesos.calls.suppress.counter") >= 0);
+    assert_true(metric(j, "marathon.http.event-callbacks.delivered.counter") == 0);
+    assert_true(metric(j, "marathon.http.event-callbacks.dropped.counter") == 0);
+    assert_true(metric(j, "marathon.alerts.mails.sent.counter") == 0);
+    assert_null(json_object_get(json_object_get(j, "gauges"), "marathon.uptime.gauge"));
     json_decref(j);
     text = cluster_http(c->port, "GET", "/metrics/prometheus", NULL, &status);
     assert_int_equal(status, 200);
-    assert_non_null(strstr(text, "marathon_apps_active 1\n"));
+    assert_non_null(strstr(text, "marathon_apps_active 2\n"));
     assert_non_null(strstr(text, "marathon_instances_running 1\n"));
+    assert_non_null(strstr(text, "marathon_groups_active 2\n"));
+    assert_non_null(strstr(text, "# TYPE marathon_uptime_seconds gauge\n"));
+    assert_non_null(strstr(text, "marathon_deployments_total 2\n"));
+    assert_non_null(strstr(text, "marathon_deployments_dismissed_total 1\n"));
+    assert_non_null(strstr(text, "marathon_mesos_offer_operations_launch_total 1\n"));
+    assert_non_null(strstr(text, "# TYPE marathon_http_event_callbacks_delivered_total counter\n"));
     free(text);
 }
 

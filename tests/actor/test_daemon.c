@@ -1,0 +1,172 @@
+/* Tests of daemon.h's actor_daemon_wait_actor: it returns when the actor ends (at once for one
+ * that is gone), SIGTERM and SIGINT are dispatched into the actor with their argument, each
+ * signal once, and no signal is taken after it returns (its thread is gone). The signals are
+ * blocked in every thread from the start of main, as actor_daemon_start leaves a daemon, so that
+ * a signal raised before the wait stays pending until the helper's thread takes it. */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "actor/actor.h"
+#include "actor/daemon.h"
+
+typedef struct signals_seen {
+    atomic_int count;   /* on_signal calls that found the actor alive */
+    int end_after;      /* the actor terminates at this many signals */
+    atomic_int orphans; /* on_signal calls with self NULL */
+} signals_seen_t;
+
+static const actor_ops_t target_ops = {.name = "target", .state_size = sizeof(int)};
+
+static void on_signal(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    signals_seen_t *seen = arg;
+    if (self == NULL) {
+        atomic_fetch_add(&seen->orphans, 1);
+        return;
+    }
+    if (atomic_fetch_add(&seen->count, 1) + 1 >= seen->end_after)
+        actor_terminate(actor_self(self));
+}
+
+static void terminate_self(actor_t *self, void *state, void *arg)
+{
+    (void)state, (void)arg;
+    if (self != NULL)
+        actor_terminate(actor_self(self));
+}
+
+static sigset_t test_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    return set;
+}
+
+/* Takes every pending test signal without waiting; returns how many there were. */
+static int drain_pending(void)
+{
+    sigset_t set = test_signals();
+    struct timespec now = {0, 0};
+    int n = 0;
+    while (sigtimedwait(&set, NULL, &now) > 0)
+        n++;
+    return n;
+}
+
+static bool pending(int sig)
+{
+    sigset_t set;
+    sigpending(&set);
+    return sigismember(&set, sig) == 1;
+}
+
+static int setup(void **unused)
+{
+    (void)unused;
+    actor_runtime_options_t opts;
+    actor_runtime_options_init(&opts);
+    opts.workers = 1;
+    opts.port = -1;
+    return actor_runtime_start(&opts) == ACTOR_OK ? 0 : -1;
+}
+
+static int teardown(void **unused)
+{
+    (void)unused;
+    actor_runtime_stop();
+    return drain_pending() == 0 ? 0 : -1;
+}
+
+/* Spawns a target actor (ended at once with end_now, else by its seen->end_after-th signal),
+ * waits for it with actor_daemon_wait_actor, and checks that it is gone. */
+static void wait_for_target(signals_seen_t *seen, bool end_now)
+{
+    actor_pid_t pid;
+    assert_int_equal(actor_spawn(&target_ops, NULL, NULL, &pid), ACTOR_OK);
+    if (end_now)
+        assert_int_equal(actor_dispatch(&pid, terminate_self, NULL), ACTOR_OK);
+    actor_daemon_wait_actor(&pid, on_signal, seen);
+    assert_int_equal(actor_dispatch(&pid, terminate_self, NULL), ACTOR_ENOENT);
+}
+
+static void test_returns_when_the_actor_ends(void **unused)
+{
+    (void)unused;
+    signals_seen_t seen = {.end_after = 1};
+    wait_for_target(&seen, true);
+    assert_int_equal(atomic_load(&seen.count), 0);
+    assert_false(pending(SIGUSR1)); /* the wake-up was taken by the thread it woke */
+}
+
+static void test_returns_at_once_for_a_gone_actor(void **unused)
+{
+    (void)unused;
+    actor_pid_t pid;
+    assert_int_equal(actor_spawn(&target_ops, NULL, NULL, &pid), ACTOR_OK);
+    actor_terminate(&pid);
+    actor_wait(&pid);
+    signals_seen_t seen = {.end_after = 1};
+    actor_daemon_wait_actor(&pid, on_signal, &seen);
+    assert_int_equal(atomic_load(&seen.count), 0);
+}
+
+static void test_sigterm_is_dispatched_into_the_actor(void **unused)
+{
+    (void)unused;
+    signals_seen_t seen = {.end_after = 1};
+    assert_int_equal(kill(getpid(), SIGTERM), 0); /* pending until the helper's thread takes it */
+    wait_for_target(&seen, false);
+    assert_int_equal(atomic_load(&seen.count), 1);
+    assert_false(pending(SIGTERM));
+}
+
+static void test_each_signal_is_dispatched(void **unused)
+{
+    (void)unused;
+    signals_seen_t seen = {.end_after = 2};
+    assert_int_equal(kill(getpid(), SIGINT), 0);
+    assert_int_equal(kill(getpid(), SIGTERM), 0);
+    wait_for_target(&seen, false);
+    assert_int_equal(atomic_load(&seen.count), 2);
+    assert_false(pending(SIGINT));
+    assert_false(pending(SIGTERM));
+}
+
+static void test_no_signal_is_taken_after_it_returns(void **unused)
+{
+    (void)unused;
+    signals_seen_t seen = {.end_after = 1};
+    wait_for_target(&seen, true);
+    assert_int_equal(kill(getpid(), SIGTERM), 0);
+    assert_true(pending(SIGTERM)); /* nobody waits for it any more */
+    assert_int_equal(drain_pending(), 1);
+    assert_int_equal(atomic_load(&seen.count), 0);
+    assert_int_equal(atomic_load(&seen.orphans), 0);
+}
+
+int main(void)
+{
+    sigset_t set = test_signals();
+    pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts: they all inherit it */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_returns_when_the_actor_ends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_returns_at_once_for_a_gone_actor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigterm_is_dispatched_into_the_actor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_each_signal_is_dispatched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_signal_is_taken_after_it_returns, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
