@@ -210,8 +210,10 @@ void marathon_instance_kill(marathon_t *m, marathon_instance_t *i)
         marathon_app_changed(i->app);
         marathon_store_instance(m, i);
     }
-    if (m->driver != NULL)
+    if (m->driver != NULL) {
         scheduler_driver_kill(m->driver, i->task_id, i->agent_id[0] ? i->agent_id : NULL);
+        i->kill_sent = marathon_now();
+    }
 }
 
 void marathon_app_failure(marathon_t *m, marathon_app_entry_t *e, const marathon_instance_t *i,

@@ -82,15 +82,18 @@ void marathon_launch_wanted(marathon_t *m)
      * offer can meet do not flood the master. */
     if ((!m->suppressed && !m->declined) || m->driver == NULL || m->revive_timer != 0)
         return;
-    double wait = m->last_revive + m->opts.min_revive_offers_interval - marathon_now();
+    /* In nanoseconds of the runtime's clock, because wall seconds in a double are coarser
+     * (~0.2 us) than a timer: a timer due at the interval's end could fire just before it and
+     * hold the revive back once more. */
+    int64_t interval = (int64_t)(m->opts.min_revive_offers_interval * (double)ACTOR_NS_PER_SEC);
+    int64_t wait = m->last_revive + interval - actor_clock_wall();
     for (marathon_app_entry_t *e = m->apps; e != NULL; e = e->hh.next) {
         if (marathon_launch_needed(m, e) == 0)
             continue;
         if (wait > 0) {
             /* Held back, not dropped: the revive goes out once the interval has passed, as
              * Marathon's ReviveOffersActor delays it (not at the next tick, up to 1 s later). */
-            m->revive_timer =
-                actor_delay(m->self, (int64_t)(wait * ACTOR_NS_PER_SEC) + 1, revive_later, NULL);
+            m->revive_timer = actor_delay(m->self, wait, revive_later, NULL);
             return;
         }
         LOG_INFO("Reviving offers: %s wants instances", e->id);
@@ -98,7 +101,7 @@ void marathon_launch_wanted(marathon_t *m)
             m->counters.revive_calls++;
         m->suppressed = false;
         m->declined = false;
-        m->last_revive = marathon_now();
+        m->last_revive = actor_clock_wall();
         return;
     }
 }

@@ -69,15 +69,21 @@ static void reconcile(marathon_t *m)
 }
 
 /* A kill the master or agent never carried out (sent just before Marathon died, or lost on the
- * way) is sent again, as Marathon's --kill_retry_timeout does. */
-static void resend_kills(marathon_t *m)
+ * way) is sent again, as Marathon's --kill_retry_timeout does: every kill not answered within
+ * KILL_RETRY_SECONDS of its last sending (all of them, at once, when all is set: after
+ * subscribing, as the kills of the previous run may never have left). */
+static void resend_kills(marathon_t *m, bool all)
 {
+    double now = marathon_now();
     marathon_instance_t *i, *tmp;
     HASH_ITER(hh, m->instances, i, tmp)
     {
-        if (i->killing && !mesos_task_state_terminal(i->state))
-            scheduler_driver_kill(m->driver, i->task_id,
-                                  i->agent_id != NULL && i->agent_id[0] ? i->agent_id : NULL);
+        if (!i->killing || mesos_task_state_terminal(i->state) ||
+            (!all && now - i->kill_sent < KILL_RETRY_SECONDS))
+            continue;
+        scheduler_driver_kill(m->driver, i->task_id,
+                              i->agent_id != NULL && i->agent_id[0] ? i->agent_id : NULL);
+        i->kill_sent = now;
     }
 }
 
@@ -131,7 +137,7 @@ static void on_handoff(actor_t *self, void *state, void *arg)
         LOG_INFO("Subscribed as framework %s; reconciling %u tasks", m->framework_id,
                  (unsigned)HASH_COUNT(m->instances));
         reconcile(m);
-        resend_kills(m);
+        resend_kills(m, true);
         break;
     case H_OFFERS:
         marathon_launch_offers(m, h->offers, h->count);
@@ -254,10 +260,8 @@ static void tick(actor_t *self, void *state, void *arg)
         m->last_reconciliation = now;
         reconcile(m);
     }
-    if (m->subscribed && now - m->last_kill_retry > KILL_RETRY_SECONDS) {
-        m->last_kill_retry = now;
-        resend_kills(m);
-    }
+    if (m->subscribed)
+        resend_kills(m, false);
     marathon_instances_expunge(m);
     marathon_launch_wanted(m); /* backoffs and unreachable instances' grace end with time */
     m->tick_timer = actor_delay(self, ACTOR_NS_PER_SEC, tick, NULL);

@@ -67,6 +67,7 @@ typedef struct marathon_instance {
     char staged_at[32], started_at[32];
     double staged_time; /* wall seconds, for the launch timeout */
     bool killing;       /* Marathon asked to kill it (not a failure when it dies) */
+    double kill_sent;   /* wall seconds the kill last went to Mesos; 0: not in this run */
     bool unhealthy;     /* killed for failing its health checks: that counts as a failure */
     bool watched;       /* its Marathon-level health checks run */
     bool unreachable;   /* TASK_UNREACHABLE (or LOST) while its agent is away */
@@ -169,10 +170,9 @@ struct marathon {
     bool subscribed;
     bool suppressed;               /* offers suppressed */
     bool declined;                 /* offers declined with a filter since the last revive */
-    double last_revive;            /* wall seconds */
+    int64_t last_revive;           /* actor_clock_wall() ns of the last revive; 0: none */
     actor_timer_id_t revive_timer; /* a revive held back by the interval, or 0 (launch.c) */
     double last_reconciliation;    /* wall seconds of the last periodic reconciliation */
-    double last_kill_retry;        /* wall seconds kills were last sent again */
     store_t *store;
     double start_time;   /* wall seconds */
     double leader_since; /* wall seconds: leadership starts once the state is recovered */

@@ -381,11 +381,17 @@ void sched_acknowledge(fake_t *sched, const master_pids_t *master, const Mesos__
 
 void agent_register(fake_t *agent, const master_pids_t *master, const char *resources)
 {
+    agent_register_as(agent, master, "agent.test", resources);
+}
+
+void agent_register_as(fake_t *agent, const master_pids_t *master, const char *hostname,
+                       const char *resources)
+{
     resources_t res;
     char err[256];
     assert_int_equal(resources_parse(&res, resources, NULL, err, sizeof(err)), ACTOR_OK);
     Mesos__AgentInfo info = MESOS__AGENT_INFO__INIT;
-    info.hostname = "agent.test";
+    info.hostname = (char *)hostname;
     assert_int_equal(resources_to_proto(&res, &info.resources, &info.n_resources), ACTOR_OK);
     Mesos__Internal__RegisterAgentMessage reg = MESOS__INTERNAL__REGISTER_AGENT_MESSAGE__INIT;
     reg.agent = &info;

@@ -88,6 +88,9 @@ void sched_acknowledge(fake_t *sched, const master_pids_t *master, const Mesos__
 
 /* Registers an agent with resources text and settles; stores its id. */
 void agent_register(fake_t *agent, const master_pids_t *master, const char *resources);
+/* agent_register with the host name the agent advertises (agent_register's is "agent.test"). */
+void agent_register_as(fake_t *agent, const master_pids_t *master, const char *hostname,
+                       const char *resources);
 /* Reregisters the agent (its id set) reporting one RUNNING task of framework_id, or none when
  * task_id is NULL, and settles. */
 void agent_reregister(fake_t *agent, const master_pids_t *master, const char *framework_id,

@@ -72,6 +72,32 @@ const UI = (() => {
     return body;
   }
 
+  /* The JSON of an endpoint on another origin, read as JSONP (`?jsonp=<callback>`) because
+   * Mesos's daemons send no CORS headers: Mesos's UI reads agents this way. Rejects when the
+   * script cannot load (an error status: the daemons wrap only a 200) or after timeoutMs. */
+  let jsonpCalls = 0;
+  function jsonp(url, timeoutMs = 15000) {
+    return new Promise((resolve, reject) => {
+      const name = `uiJsonp${++jsonpCalls}`;
+      const script = document.createElement("script");
+      let timer = null;
+      const finish = (fn, value) => {
+        clearTimeout(timer);
+        delete window[name];
+        script.remove();
+        fn(value);
+      };
+      timer = setTimeout(() => finish(reject, new Error(`No answer from ${url}`)), timeoutMs);
+      window[name] = (body) => finish(resolve, body);
+      script.addEventListener("error", () => finish(reject, new Error(`Could not read ${url}`)));
+      script.addEventListener("load", () => {
+        if (window[name]) finish(reject, new Error(`${url} answered no JSONP`));
+      });
+      script.src = url + (url.includes("?") ? "&" : "?") + "jsonp=" + name;
+      document.head.append(script);
+    });
+  }
+
   function sendJSON(method, url, value) {
     return json(url, {
       method,
@@ -220,7 +246,7 @@ const UI = (() => {
   }
 
   return {
-    h, svg, mem, num, time, json, sendJSON, shell, banner, setLive, router, searchTerms, matches,
-    table, badge, card, bar, sparkline, dialog,
+    h, svg, mem, num, time, json, jsonp, sendJSON, shell, banner, setLive, router, searchTerms,
+    matches, table, badge, card, bar, sparkline, dialog,
   };
 })();

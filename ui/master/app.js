@@ -256,12 +256,14 @@ function scheduleRender() {
   renderPending = true;
   requestAnimationFrame(() => {
     renderPending = false;
-    if (!viewOwnsScreen) route();
+    if (viewOwnsScreen) refreshView();
+    else route();
   });
 }
 
-let viewOwnsScreen = false; // the sandbox view renders itself
-let stopView = () => {};
+let viewOwnsScreen = false; // the task view renders itself: its sandbox must not restart
+let stopView = () => {};    // stops the open view's timers
+let refreshView = () => {}; // re-renders the open view's model-backed part
 
 function show(title, ...content) {
   const main = document.getElementById("view");
@@ -394,7 +396,8 @@ function tasksView() {
 /* ---- a task and its sandbox ---- */
 
 /* Where the agent running t serves HTTP: "" (this server) when it shares the page's port, as
- * under mesos-local; else its own origin. Its actor id prefixes its endpoints. */
+ * under mesos-local; else its own origin, read with JSONP. Its actor id prefixes its
+ * endpoints. */
 function agentBase(a) {
   const actor = (a.pid || "slave(1)@").split("@")[0];
   const port = String(a.agent_info.port || "");
@@ -403,12 +406,16 @@ function agentBase(a) {
   return { origin, actor };
 }
 
+/* An agent's JSON endpoint: fetched when the agent shares this page's server, else JSONP (as
+ * Mesos's UI reads agents) because agents send no CORS headers. */
+const agentJSON = (origin, path) => (origin ? UI.jsonp(origin + path) : UI.json(path));
+
 /* The sandbox directory of task t, from its agent's /state. */
 async function sandboxOf(t) {
   const a = model.agents.get(id(t.agent_id));
   if (!a) throw new Error("The task's agent is not registered");
   const { origin, actor } = agentBase(a);
-  const state = await UI.json(`${origin}/${actor}/state`);
+  const state = await agentJSON(origin, `/${actor}/state`);
   const tid = id(t.task_id);
   const has = (e) => id(t.executor_id) === e.id || [e.tasks, e.queued_tasks, e.completed_tasks]
     .some((list) => (list || []).some((x) => x.id === tid));
@@ -420,33 +427,43 @@ async function sandboxOf(t) {
   throw new Error("The agent knows no sandbox for this task (it may have been garbage-collected)");
 }
 
+/* The task's state, resources and status updates: the part of its view that follows events. */
+function taskInfo(t) {
+  const r = resources(t.resources);
+  const statuses = (t.statuses || []).map((s) => [s.state, UI.time(s.timestamp),
+    s.message || "", s.reason || "", s.source || ""]);
+  return [h("div", { class: "cards" }, UI.card("state", "State", stateBadge(t.state)),
+    UI.card("cpus", "CPUs", UI.num(r.cpus)), UI.card("mem", "Memory", UI.mem(r.mem)),
+    UI.card("ports", "Ports", r.ports || "-")),
+  h("h2", null, "Status updates"),
+  UI.table([["State"], ["Time"], ["Message"], ["Reason"], ["Source"]], statuses)];
+}
+
 function taskView([tid, sandbox]) {
   const t = model.tasks.get(tid);
   if (!t) {
     show("Task", h("p", { class: "muted" }, model.master ? "No such task" : "Loading"));
     return;
   }
-  const r = resources(t.resources);
-  const statuses = (t.statuses || []).map((s) => [s.state, UI.time(s.timestamp),
-    s.message || "", s.reason || "", s.source || ""]);
-  show(`Task ${tid}`,
-    h("div", { class: "cards" }, UI.card("state", "State", stateBadge(t.state)),
-      UI.card("cpus", "CPUs", UI.num(r.cpus)), UI.card("mem", "Memory", UI.mem(r.mem)),
-      UI.card("ports", "Ports", r.ports || "-")),
-    h("h2", null, "Status updates"),
-    UI.table([["State"], ["Time"], ["Message"], ["Reason"], ["Source"]], statuses),
+  const info = h("div", { id: "task-info" }, taskInfo(t));
+  show(`Task ${tid}`, info,
     h("h2", null, "Sandbox"), h("div", { id: "sandbox" }, h("span", { class: "muted" },
       "Finding the sandbox...")));
   stopView();
   viewOwnsScreen = true;
+  refreshView = () => {
+    const now = model.tasks.get(tid);
+    if (now) info.replaceChildren(...taskInfo(now));
+  };
   openSandbox(t, sandbox === "sandbox" ? "stdout" : null);
 }
 
 /* Lists the sandbox and tails one file (stdout by default), re-reading it every second only
- * while this view is open. */
+ * while this view is open. Choosing another file abandons the previous one's reads: `shown`
+ * counts the choices, and a read that comes back for an older one is dropped. */
 async function openSandbox(t, initial) {
   const box = document.getElementById("sandbox");
-  let stopped = false, timer = null;
+  let stopped = false, timer = null, shown = 0;
   stopView = () => {
     stopped = true;
     clearTimeout(timer);
@@ -459,11 +476,13 @@ async function openSandbox(t, initial) {
     return;
   }
   const files = `${where.origin}/files`;
+  const read = (q) => agentJSON(where.origin, `/files/read?path=${q}`);
   const log = h("pre", { class: "log", id: "file" });
   const title = h("div", { class: "toolbar" });
   let entries = [];
   try {
-    entries = await UI.json(`${files}/browse?path=${encodeURIComponent(where.dir)}`);
+    entries = await agentJSON(where.origin,
+      `/files/browse?path=${encodeURIComponent(where.dir)}`);
   } catch (e) {
     box.replaceChildren(h("p", { class: "mono" }, where.dir), h("p", { class: "muted" },
       e.message));
@@ -478,35 +497,47 @@ async function openSandbox(t, initial) {
   box.replaceChildren(h("p", { class: "mono" }, where.dir), list, title, log);
 
   async function tail(path) {
+    const me = ++shown;
+    const current = () => !stopped && me === shown;
     clearTimeout(timer);
     const name = path.split("/").pop();
     title.replaceChildren(h("h2", null, name), h("span", { class: "grow" }),
       h("a", { class: "button", href: `${files}/download?path=${encodeURIComponent(path)}` },
         "Download"));
     log.textContent = "";
-    const q = `${files}/read?path=${encodeURIComponent(path)}`;
-    let offset;
+    log.dataset.file = name;
+    const q = encodeURIComponent(path);
+    let offset, failing = false;
     try {
-      const size = (await UI.json(`${q}&offset=-1`)).offset;
+      const size = (await read(`${q}&offset=-1`)).offset;
       offset = Math.max(0, size - 65536);
     } catch (e) {
-      log.textContent = e.message;
+      if (current()) log.textContent = e.message;
       return;
     }
+    /* Reads on from offset: at once while there is more, else every second; a failed read
+     * (the agent restarting) is shown once and retried every 5 seconds. */
     const step = async () => {
-      if (stopped) return;
+      if (!current()) return;
+      let r;
       try {
-        const r = await UI.json(`${q}&offset=${offset}&length=65536`);
-        if (r.data.length) {
-          const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-          log.append(r.data);
-          offset = r.offset + new TextEncoder().encode(r.data).length;
-          if (atEnd) log.scrollTop = log.scrollHeight;
-        }
-        timer = setTimeout(step, r.data.length ? 0 : 1000);
+        r = await read(`${q}&offset=${offset}&length=65536`);
       } catch (e) {
-        log.append("\n[" + e.message + "]");
+        if (!current()) return;
+        if (!failing) log.append("\n[" + e.message + "]\n");
+        failing = true;
+        timer = setTimeout(step, 5000);
+        return;
       }
+      if (!current()) return;
+      failing = false;
+      if (r.data.length) {
+        const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+        log.append(r.data);
+        offset = r.offset + new TextEncoder().encode(r.data).length;
+        if (atEnd) log.scrollTop = log.scrollHeight;
+      }
+      timer = setTimeout(step, r.data.length ? 0 : 1000);
     };
     step();
   }
@@ -523,6 +554,7 @@ const route = UI.router([
 ], overview, () => {
   stopView();
   stopView = () => {};
+  refreshView = () => {};
   viewOwnsScreen = false;
 });
 

@@ -12,6 +12,7 @@
 
 #include "actor/http.h"
 #include "internal.pb-c.h"
+#include "resources/resources.h"
 #include "tests/marathon/server/notify_support.h"
 #include "tests/marathon/server/support.h"
 #include "tests/support/fs.h"
@@ -35,6 +36,12 @@ notify_cluster_t *notify_cluster_new(const marathon_options_t *opts, bool persis
 
 notify_cluster_t *notify_cluster_prepare(bool persistent)
 {
+    return notify_cluster_prepare_host(persistent, NULL);
+}
+
+/* tests/master/support.h's agent_register, advertising hostname. */
+notify_cluster_t *notify_cluster_prepare_host(bool persistent, const char *hostname)
+{
     cluster_runtime_start();
     notify_cluster_t *c = calloc(1, sizeof(*c));
     assert_non_null(c);
@@ -43,7 +50,10 @@ notify_cluster_t *notify_cluster_prepare(bool persistent)
     c->master = cluster_master_start(&mopts);
     assert_non_null(support_fs_tempdir(c->work_dir, sizeof(c->work_dir), "test_notify"));
     c->agent = fake_spawn("slave");
-    agent_register(c->agent, &c->master, "cpus:4;mem:4096;ports:[31000-32000]");
+    if (hostname == NULL)
+        agent_register(c->agent, &c->master, "cpus:4;mem:4096;ports:[31000-32000]");
+    else
+        agent_register_as(c->agent, &c->master, hostname, "cpus:4;mem:4096;ports:[31000-32000]");
     actor_pid_format(&c->master.master, c->master_pid, sizeof(c->master_pid));
     snprintf(c->state_dir, sizeof(c->state_dir), "%s/marathon", c->work_dir);
     c->persistent = persistent;

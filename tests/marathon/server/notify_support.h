@@ -34,6 +34,10 @@ notify_cluster_t *notify_cluster_new(const marathon_options_t *opts, bool persis
 /* notify_cluster_new in two steps: everything but Marathon, then Marathon (for a test that
  * needs the runtime running to make Marathon's options). */
 notify_cluster_t *notify_cluster_prepare(bool persistent);
+/* notify_cluster_prepare with the fake agent advertised as hostname (notify_cluster_prepare's is
+ * "agent.test"): "127.0.0.1" lets Marathon's health checks probe the test's own sockets without a
+ * name lookup. */
+notify_cluster_t *notify_cluster_prepare_host(bool persistent, const char *hostname);
 void notify_marathon_start(notify_cluster_t *c, const marathon_options_t *opts);
 /* Stops everything and removes the cluster's directory. */
 void notify_cluster_free(notify_cluster_t *c);

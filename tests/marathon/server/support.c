@@ -140,3 +140,10 @@ void mcluster_run(double seconds)
     for (double t = 0; t < seconds; t += 1)
         cluster_advance(1);
 }
+
+Mesos__Scheduler__Call *mcluster_filter_call(const actor_filter_event_t *ev)
+{
+    if (strcmp(ev->type_name, "mesos.scheduler.Call") != 0)
+        return NULL;
+    return mesos__scheduler__call__unpack(NULL, ev->len, ev->data);
+}

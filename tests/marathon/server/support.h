@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "actor/filter.h"
 #include "frameworks/marathon/marathon.h"
 #include "tests/master/support.h"
 
@@ -64,5 +65,9 @@ void mcluster_create_app(mcluster_t *c, const char *json);
 
 /* Lets seconds pass on the paused clock, a second at a time (offers, launches, updates). */
 void mcluster_run(double seconds);
+
+/* For a message filter (actor/filter.h): the mesos.scheduler.Call a message carries, unpacked
+ * (free with mesos__scheduler__call__free_unpacked), or NULL for any other message. */
+Mesos__Scheduler__Call *mcluster_filter_call(const actor_filter_event_t *ev);
 
 #endif

@@ -1,7 +1,9 @@
 /* Marathon's alert mails (alerts.c) in an in-process cluster, received by a small SMTP server of
  * the test on 127.0.0.1 (RFC 5321's greeting, EHLO/HELO, MAIL FROM, RCPT TO, DATA, RSET, NOOP,
  * QUIT): a failed task is mailed, a crash loop costs one mail and a digest, the cap per minute
- * holds back the rest until the minute allows, deployment failures are mailed, an unreachable
+ * holds back the rest until the minute allows, deployment failures are mailed, an instance
+ * killed for failing its HTTP health checks (against a refused port of 127.0.0.1, its agent
+ * advertised as 127.0.0.1) is mailed, an unreachable
  * SMTP server changes nothing for Marathon, and bad options get a one-line error. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -232,7 +234,8 @@ typedef struct fixture {
     char framework_id[128];
 } fixture_t;
 
-static fixture_t *fixture_new(uint32_t per_minute)
+/* The fixture, its fake agent advertised as agent_host (NULL: notify_support's default). */
+static fixture_t *fixture_new_on(uint32_t per_minute, const char *agent_host)
 {
     fixture_t *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -245,9 +248,15 @@ static fixture_t *fixture_new(uint32_t per_minute)
     o.alert_from = "marathon@test.local";
     o.alert_interval = 60;
     o.alert_max_per_minute = per_minute;
-    f->c = notify_cluster_new(&o, false);
+    f->c = notify_cluster_prepare_host(false, agent_host);
+    notify_marathon_start(f->c, &o);
     notify_framework_id(f->c, f->framework_id, sizeof(f->framework_id));
     return f;
+}
+
+static fixture_t *fixture_new(uint32_t per_minute)
+{
+    return fixture_new_on(per_minute, NULL);
 }
 
 static int setup(void **state)
@@ -259,6 +268,12 @@ static int setup(void **state)
 static int setup_capped(void **state)
 {
     *state = fixture_new(2);
+    return 0;
+}
+
+static int setup_local_agent(void **state)
+{
+    *state = fixture_new_on(10, "127.0.0.1");
     return 0;
 }
 
@@ -418,6 +433,96 @@ static void test_smtp_unreachable(void **state)
     notify_cluster_free(f.c);
 }
 
+/* A port of 127.0.0.1 that refuses connections: bound, not listening (so no one else takes it
+ * while the test runs). */
+static int refusing_socket(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+typedef struct health_wanted {
+    notify_cluster_t *c;
+    uint32_t failures; /* consecutiveFailures of the app's task to wait for */
+} health_wanted_t;
+
+static size_t kills(notify_cluster_t *c)
+{
+    return fake_count(c->agent, "mesos.internal.KillTaskMessage");
+}
+
+/* The task was killed, or its check counted `failures` failures (the probes are real I/O). */
+static bool failures_counted(void *arg)
+{
+    health_wanted_t *w = arg;
+    if (kills(w->c) > 0)
+        return true;
+    int status = 0;
+    json_t *j = notify_api(w->c, "GET", "/v2/apps/sick", NULL, &status);
+    json_t *task = json_array_get(json_object_get(json_object_get(j, "app"), "tasks"), 0);
+    json_t *result = json_array_get(json_object_get(task, "healthCheckResults"), 0);
+    json_int_t n = json_integer_value(json_object_get(result, "consecutiveFailures"));
+    json_decref(j);
+    return n >= (json_int_t)w->failures;
+}
+
+/* An HTTP health check of 127.0.0.1 that is refused: after maxConsecutiveFailures the instance
+ * is killed, and the kill is mailed, naming the app, the instance and why. */
+static void test_unhealthy_instance_kill_mailed(void **state)
+{
+    fixture_t *f = *state;
+    uint16_t port = 0;
+    int fd = refusing_socket(&port);
+    char json[512];
+    snprintf(json, sizeof(json),
+             "{\"id\":\"/sick\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,"
+             "\"healthChecks\":[{\"protocol\":\"HTTP\",\"path\":\"/health\",\"port\":%u,"
+             "\"gracePeriodSeconds\":0,\"intervalSeconds\":1,\"timeoutSeconds\":1,"
+             "\"maxConsecutiveFailures\":2}]}",
+             port);
+    create_app(f->c, json);
+    for (int k = 0; k < 10 && launches(f->c) < 1; k++)
+        cluster_advance(1);
+    char id[256];
+    assert_true(notify_last_task(f->c, id, sizeof(id)));
+    agent_update(f->c->agent, &f->c->master, f->framework_id, id, MESOS__TASK_STATE__TASK_RUNNING);
+    /* A probe at once, then one a second: failures 1 and 2 are counted, the third kills. */
+    for (uint32_t n = 1; n <= 3 && kills(f->c) == 0; n++) {
+        health_wanted_t w = {f->c, n};
+        assert_true(notify_wait(failures_counted, &w, 5000));
+        if (kills(f->c) == 0)
+            cluster_advance(1);
+    }
+    assert_int_equal(kills(f->c), 1);
+    wait_mails(f->smtp, 1);
+    const char *mail = mail_text(f->smtp, 0);
+    char subject[400];
+    snprintf(subject, sizeof(subject), "Subject: Marathon: unhealthy instance %s of /sick killed",
+             id);
+    assert_non_null(strstr(mail, subject));
+    assert_non_null(strstr(mail, "RCPT TO:<ops@example.com>"));
+    char line[400];
+    snprintf(line, sizeof(line),
+             "Instance %s of app /sick failed its health checks and was killed.", id);
+    assert_non_null(strstr(mail, line));
+    snprintf(line, sizeof(line), "Reason: Failed to connect to 127.0.0.1:%u", port);
+    assert_non_null(strstr(mail, line));
+    assert_non_null(strstr(mail, "The event (unhealthy_instance_kill_event):"));
+    assert_non_null(strstr(mail, "\"appId\": \"/sick\""));
+
+    /* Its end (TASK_KILLED) is no second alert. */
+    agent_update(f->c->agent, &f->c->master, f->framework_id, id, MESOS__TASK_STATE__TASK_KILLED);
+    notify_idle(50);
+    assert_int_equal(mail_count(f->smtp), 1);
+    close(fd);
+}
+
 static void test_options_check(void **state)
 {
     (void)state;
@@ -464,6 +569,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_task_mailed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_loop_rate_limited, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deployment_failures_capped_per_minute, setup_capped,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unhealthy_instance_kill_mailed, setup_local_agent,
                                         teardown),
         cmocka_unit_test(test_smtp_unreachable),
         cmocka_unit_test(test_options_check),
