@@ -188,6 +188,9 @@ static void finish(marathon_t *m, marathon_deployment_t *d, bool success)
     marathon_app_entry_t *e = marathon_app_find(m, d->app_id);
     if (e != NULL && e->deployment == d)
         e->deployment = NULL;
+    /* Each deployment is one step (one app's action): the step ends with the plan. */
+    marathon_event(m, success ? "deployment_step_success" : "deployment_step_failure",
+                   plan_event(d, "currentStep"));
     marathon_event(m, success ? "deployment_success" : "deployment_failed",
                    json_pack("{s:s,s:o}", "id", d->id, "plan", marathon_deployment_json(d)));
     HASH_DEL(m->deployments, d);

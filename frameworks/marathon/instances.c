@@ -330,6 +330,52 @@ static json_t *status_event(const marathon_instance_t *i, const Mesos__TaskStatu
                      "host", i->host, "version", i->version);
 }
 
+/* Marathon's instance condition for a task state (core/condition/Condition.scala). */
+static const char *instance_condition(const marathon_instance_t *i, int state)
+{
+    if (i->unreachable)
+        return marathon_instance_inactive(i) ? "UnreachableInactive" : "Unreachable";
+    switch (state) {
+    case MESOS__TASK_STATE__TASK_STAGING:
+        return "Staging";
+    case MESOS__TASK_STATE__TASK_STARTING:
+        return "Starting";
+    case MESOS__TASK_STATE__TASK_RUNNING:
+        return "Running";
+    case MESOS__TASK_STATE__TASK_KILLING:
+        return "Killing";
+    case MESOS__TASK_STATE__TASK_FINISHED:
+        return "Finished";
+    case MESOS__TASK_STATE__TASK_FAILED:
+        return "Failed";
+    case MESOS__TASK_STATE__TASK_KILLED:
+        return "Killed";
+    case MESOS__TASK_STATE__TASK_ERROR:
+        return "Error";
+    case MESOS__TASK_STATE__TASK_DROPPED:
+        return "Dropped";
+    case MESOS__TASK_STATE__TASK_GONE:
+        return "Gone";
+    case MESOS__TASK_STATE__TASK_GONE_BY_OPERATOR:
+        return "GoneByOperator";
+    case MESOS__TASK_STATE__TASK_UNREACHABLE:
+    case MESOS__TASK_STATE__TASK_LOST:
+        return "Unreachable";
+    case MESOS__TASK_STATE__TASK_UNKNOWN:
+        return "Unknown";
+    default:
+        return "Provisioned";
+    }
+}
+
+/* instance_changed_event: Marathon's instance ids are its task ids here (one task each). */
+static json_t *instance_event(const marathon_instance_t *i, int state)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "instanceId", i->task_id, "condition",
+                     instance_condition(i, state), "runSpecId", i->app->id, "agentId", i->agent_id,
+                     "host", i->host, "runSpecVersion", i->version);
+}
+
 /* Marks an instance unreachable (its agent is away) or reachable again. Marathon does not judge
  * an unreachable instance by its health checks: they stop until it runs again. */
 static void set_unreachable(marathon_t *m, marathon_instance_t *i, bool unreachable)
@@ -419,8 +465,10 @@ void marathon_instance_update(marathon_t *m, const Mesos__TaskStatus *status)
             h->consecutive_failures++;
         }
     }
-    if (old != (int)status->state)
+    if (old != (int)status->state) {
+        marathon_event(m, "instance_changed_event", instance_event(i, status->state));
         marathon_event(m, "status_update_event", status_event(i, status));
+    }
     marathon_app_entry_t *e = i->app;
     if (!mesos_task_state_terminal(status->state)) {
         if (status->state == MESOS__TASK_STATE__TASK_RUNNING &&

@@ -72,9 +72,14 @@ static bool running_is_want(void *arg)
     return running(s) == s->want;
 }
 
-static bool running_is_not_want(void *arg)
+/* Marathon heard of a failed task: the app has a lastTaskFailure. */
+static bool app_failed_once(void *arg)
 {
-    return !running_is_want(arg);
+    long status = 0;
+    json_t *j = api(arg, "GET", "/v2/apps/web-app", NULL, &status);
+    bool failed = json_object_get(json_object_get(j, "app"), "lastTaskFailure") != NULL;
+    json_decref(j);
+    return failed;
 }
 
 /* Waits up to 30 s for the app to have `want` running tasks (-1: for it to be gone). */
@@ -156,12 +161,8 @@ static void test_seed_app(void **state)
     pid_t tasks[8];
     assert_true(support_proc_find_env(APP_ENV, tasks, 8) >= 2);
     kill(tasks[0], SIGKILL);
-    s->want = 2;
-    support_wait_until(running_is_not_want, s, 12000, 20); /* until Marathon hears of it */
+    assert_true(support_wait_until(app_failed_once, s, 30000, 50)); /* Marathon heard of it */
     assert_true(wait_running(s, 2));
-    j = api(s, "GET", "/v2/apps/web-app", NULL, &status);
-    assert_non_null(json_object_get(json_object_get(j, "app"), "lastTaskFailure"));
-    json_decref(j);
     /* Scale, then destroy. */
     json_decref(api(s, "PUT", "/v2/apps/web-app", "{\"instances\": 3}", &status));
     assert_int_equal(status, 200);

@@ -348,6 +348,60 @@ static void test_subscribe_list_unsubscribe(void **state)
     assert_int_equal(s->rx.attempts, before);
 }
 
+/* The index of the first event of type at or after from, or the number of events. */
+static size_t event_at(const received_t *rx, const char *type, size_t from)
+{
+    size_t n = json_array_size(rx->events);
+    for (size_t i = from; i < n; i++) {
+        const char *t = event_type(rx, i);
+        if (t != NULL && strcmp(t, type) == 0)
+            return i;
+    }
+    return n;
+}
+
+/* Marathon's sequence for a POST of one instance: deployment_info, then instance_changed_event
+ * and status_update_event for the task as it runs, then deployment_step_success and
+ * deployment_success, with Marathon's fields. */
+static void test_deployment_event_sequence(void **state)
+{
+    subscriber_t *s = start_subscribed(state, NULL, "/events", 200);
+    notify_cluster_t *c = F(state)->c;
+    int status = 0;
+    json_t *j =
+        notify_api(c, "POST", "/v2/apps",
+                   "{\"id\":\"seq\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16}", &status);
+    assert_int_equal(status, 201);
+    json_decref(j);
+    for (int k = 0; k < 30 && fake_count(c->agent, "mesos.internal.RunTaskMessage") == 0; k++)
+        cluster_advance(1);
+    char id[128], framework[128];
+    assert_true(notify_last_task(c, id, sizeof(id)));
+    notify_framework_id(c, framework, sizeof(framework));
+    agent_update(c->agent, &c->master, framework, id, MESOS__TASK_STATE__TASK_RUNNING);
+    wait_event(&s->rx, "deployment_success");
+
+    const received_t *rx = &s->rx;
+    size_t info = event_at(rx, "deployment_info", 0);
+    size_t changed = event_at(rx, "instance_changed_event", info);
+    size_t update = event_at(rx, "status_update_event", changed);
+    size_t step = event_at(rx, "deployment_step_success", update);
+    size_t done = event_at(rx, "deployment_success", step);
+    assert_true(done < json_array_size(rx->events));
+    json_t *ev = json_array_get(rx->events, changed);
+    assert_string_equal(json_string_value(json_object_get(ev, "instanceId")), id);
+    assert_string_equal(json_string_value(json_object_get(ev, "condition")), "Running");
+    assert_string_equal(json_string_value(json_object_get(ev, "runSpecId")), "/seq");
+    assert_string_equal(json_string_value(json_object_get(ev, "host")), "agent.test");
+    assert_non_null(json_string_value(json_object_get(ev, "agentId")));
+    assert_non_null(json_string_value(json_object_get(ev, "runSpecVersion")));
+    ev = json_array_get(rx->events, step);
+    json_t *actions = json_object_get(json_object_get(ev, "currentStep"), "actions");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(actions, 0), "app")),
+                        "/seq");
+    assert_non_null(json_string_value(json_object_get(json_object_get(ev, "plan"), "id")));
+}
+
 static void expect_error(notify_cluster_t *c, const char *method, const char *path, int want,
                          const char *in_message)
 {
@@ -540,6 +594,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_subscribe_list_unsubscribe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deployment_event_sequence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failing_subscriber_retried_then_dropped, setup,
                                         teardown),
