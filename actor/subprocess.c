@@ -10,6 +10,11 @@
  * calls, because glibc's setuid() in a multi-threaded process signals every thread of the
  * process (its "setxid" broadcast) through data the child shares with the parent.
  *
+ * Launcher threads. actor_subprocess_spawn_async copies the options into a job and queues it
+ * for two threads that run the same vfork+execve and dispatch the outcome to the actor: the
+ * agent's actor goes on while executors are spawned, two at a time on two cores. Their lifetime
+ * is the reaper's: started with the first job, joined in the reaper's fini.
+ *
  * Watching. Each watch is a pidfd with an ev_io watcher on the runtime's I/O thread; when the
  * pidfd turns readable the process has exited, waitid(P_PIDFD) reaps it if it is our child
  * (ECHILD otherwise: status -1), and the exit is dispatched to the watching actor. The watches
@@ -236,18 +241,24 @@ static void describe_failure(const actor_subprocess_options_t *o, const spawn_re
                  strerror(r->error));
 }
 
+/* Why actor_subprocess_spawn refuses opts, or NULL when they are usable. */
+static const char *options_invalid(const actor_subprocess_options_t *opts)
+{
+    if (opts == NULL || opts->path == NULL || opts->argv == NULL || opts->argv[0] == NULL)
+        return "A program path and a non-empty argv are needed";
+    if (opts->cgroup_count > 0 && opts->cgroup_procs == NULL)
+        return "cgroup_count is set but cgroup_procs is NULL";
+    if (opts->switch_user && opts->group_count > 0 && opts->groups == NULL)
+        return "group_count is set but groups is NULL";
+    return NULL;
+}
+
 actor_err_t actor_subprocess_spawn(const actor_subprocess_options_t *opts, pid_t *pid, char *err,
                                    size_t err_len)
 {
     if (err != NULL && err_len > 0)
         err[0] = '\0';
-    const char *invalid = NULL;
-    if (opts == NULL || opts->path == NULL || opts->argv == NULL || opts->argv[0] == NULL)
-        invalid = "A program path and a non-empty argv are needed";
-    else if (opts->cgroup_count > 0 && opts->cgroup_procs == NULL)
-        invalid = "cgroup_count is set but cgroup_procs is NULL";
-    else if (opts->switch_user && opts->group_count > 0 && opts->groups == NULL)
-        invalid = "group_count is set but groups is NULL";
+    const char *invalid = options_invalid(opts);
     if (invalid != NULL) {
         if (err != NULL && err_len > 0)
             snprintf(err, err_len, "%s", invalid);
@@ -398,6 +409,8 @@ static void close_on_io(void *arg)
     }
 }
 
+static void launcher_stop(void);
+
 static void reaper_fini(actor_t *self, void *state)
 {
     (void)self, (void)state;
@@ -405,6 +418,7 @@ static void reaper_fini(actor_t *self, void *state)
     reaper.alive = false;
     uint64_t epoch = reaper.epoch;
     pthread_mutex_unlock(&reaper.lock);
+    launcher_stop();
     /* The runtime stops the I/O loop only after every actor is gone, so this call runs. */
     if (actor_io_call(close_on_io, (void *)(uintptr_t)epoch) != ACTOR_OK)
         LOG_ERROR("Cannot close the process watches: the I/O loop is gone");
@@ -412,18 +426,24 @@ static void reaper_fini(actor_t *self, void *state)
 
 static const actor_ops_t reaper_ops = {.name = "reaper", .fini = reaper_fini};
 
+/* Spawns the current runtime's reaper unless it runs; reaper.lock held. */
+static actor_err_t reaper_spawn_locked(void)
+{
+    if (reaper.alive)
+        return ACTOR_OK;
+    actor_err_t err = actor_spawn(&reaper_ops, NULL, NULL, NULL);
+    if (err == ACTOR_OK) {
+        reaper.alive = true;
+        reaper.epoch++;
+    }
+    return err;
+}
+
 /* The current runtime's reaper, spawned on first use; its epoch in *epoch. */
 static actor_err_t reaper_ensure(uint64_t *epoch)
 {
-    actor_err_t err = ACTOR_OK;
     pthread_mutex_lock(&reaper.lock);
-    if (!reaper.alive) {
-        err = actor_spawn(&reaper_ops, NULL, NULL, NULL);
-        if (err == ACTOR_OK) {
-            reaper.alive = true;
-            reaper.epoch++;
-        }
-    }
+    actor_err_t err = reaper_spawn_locked();
     *epoch = reaper.epoch;
     pthread_mutex_unlock(&reaper.lock);
     return err;
@@ -457,4 +477,244 @@ actor_err_t actor_subprocess_watch(const actor_pid_t *to, pid_t pid, actor_subpr
         return err;
     }
     return ACTOR_OK;
+}
+
+/* ---- spawning on the launcher threads ---- */
+
+/* One actor_subprocess_spawn_async call: its own copy of the options, then the outcome. */
+typedef struct launch_job {
+    struct launch_job *next; /* the queue */
+    actor_pid_t to;
+    actor_subprocess_spawned_fn fn;
+    void *arg;
+    actor_subprocess_options_t opts; /* every pointer into the copies below */
+    char *strings[6];                /* path, cwd, stdin, stdout, stderr paths (NULL: none) */
+    char **argv, **envp, **procs;    /* NULL-terminated copies */
+    gid_t *groups;
+    pid_t pid;
+    actor_err_t rc;
+    char err[512];
+} launch_job_t;
+
+#define LAUNCHER_THREADS 2
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    launch_job_t *head, *tail; /* waiting for a launcher thread */
+    pthread_t threads[LAUNCHER_THREADS];
+    size_t running; /* threads started */
+    bool stopping;  /* the reaper ended: threads exit once idle */
+} launcher = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void strv_free(char **v)
+{
+    for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}
+
+/* A copy of the NULL-terminated v (n entries when v has no terminator, n = SIZE_MAX when it
+ * does); *ok false when out of memory. */
+static char **strv_dup(char *const *v, size_t n, bool *ok)
+{
+    if (v == NULL)
+        return NULL;
+    size_t count = 0;
+    while (count < n && v[count] != NULL)
+        count++;
+    char **copy = calloc(count + 1, sizeof(*copy));
+    for (size_t i = 0; copy != NULL && i < count; i++) {
+        copy[i] = strdup(v[i]);
+        if (copy[i] == NULL) {
+            strv_free(copy);
+            copy = NULL;
+        }
+    }
+    if (copy == NULL)
+        *ok = false;
+    return copy;
+}
+
+static void job_free(launch_job_t *j)
+{
+    for (size_t i = 0; i < sizeof(j->strings) / sizeof(j->strings[0]); i++)
+        free(j->strings[i]);
+    strv_free(j->argv);
+    strv_free(j->envp);
+    strv_free(j->procs);
+    free(j->groups);
+    free(j);
+}
+
+/* Copies the string at *field into j->strings[slot] and points the field at the copy. */
+static void job_string(launch_job_t *j, const char **field, size_t slot, bool *ok)
+{
+    if (*field == NULL)
+        return;
+    j->strings[slot] = strdup(*field);
+    if (j->strings[slot] == NULL)
+        *ok = false;
+    *field = j->strings[slot];
+}
+
+static launch_job_t *job_new(const actor_subprocess_options_t *opts)
+{
+    launch_job_t *j = calloc(1, sizeof(*j));
+    if (j == NULL)
+        return NULL;
+    bool ok = true;
+    j->opts = *opts;
+    job_string(j, &j->opts.path, 0, &ok);
+    job_string(j, &j->opts.cwd, 1, &ok);
+    job_string(j, &j->opts.stdin_path, 2, &ok);
+    job_string(j, &j->opts.stdout_path, 3, &ok);
+    job_string(j, &j->opts.stderr_path, 4, &ok);
+    j->argv = strv_dup(opts->argv, SIZE_MAX, &ok);
+    j->envp = strv_dup(opts->envp, SIZE_MAX, &ok);
+    j->procs = strv_dup((char *const *)opts->cgroup_procs, opts->cgroup_count, &ok);
+    j->opts.argv = j->argv;
+    j->opts.envp = j->envp;
+    j->opts.cgroup_procs = (const char *const *)j->procs;
+    if (opts->switch_user && opts->group_count > 0) {
+        j->groups = malloc(opts->group_count * sizeof(*j->groups));
+        if (j->groups != NULL)
+            memcpy(j->groups, opts->groups, opts->group_count * sizeof(*j->groups));
+        ok = ok && j->groups != NULL;
+    }
+    j->opts.groups = j->groups;
+    if (!ok) {
+        job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* The process of a spawn whose actor is gone: nobody will watch it, so it goes now. */
+static void job_discard_child(launch_job_t *j)
+{
+    if (j->rc != ACTOR_OK || j->pid <= 0)
+        return;
+    if (j->opts.new_session)
+        kill(-j->pid, SIGKILL);
+    kill(j->pid, SIGKILL);
+    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+static void job_deliver(actor_t *self, void *state, void *arg)
+{
+    launch_job_t *j = arg;
+    if (self == NULL)
+        job_discard_child(j);
+    j->fn(self, state, self != NULL ? j->pid : 0, j->rc, j->err, j->arg);
+    job_free(j);
+}
+
+static void *launcher_main(void *unused)
+{
+    (void)unused;
+    pthread_setname_np(pthread_self(), "actor:launcher");
+    pthread_mutex_lock(&launcher.lock);
+    for (;;) {
+        while (launcher.head == NULL && !launcher.stopping)
+            pthread_cond_wait(&launcher.cv, &launcher.lock);
+        launch_job_t *j = launcher.head;
+        if (j == NULL)
+            break; /* stopping, and nothing left */
+        launcher.head = j->next;
+        if (launcher.head == NULL)
+            launcher.tail = NULL;
+        pthread_mutex_unlock(&launcher.lock);
+        j->rc = actor_subprocess_spawn(&j->opts, &j->pid, j->err, sizeof(j->err));
+        if (actor_dispatch(&j->to, job_deliver, j) != ACTOR_OK)
+            job_deliver(NULL, NULL, j);
+        pthread_mutex_lock(&launcher.lock);
+    }
+    pthread_mutex_unlock(&launcher.lock);
+    return NULL;
+}
+
+/* Starts the launcher threads that are not running; launcher.lock held. */
+static actor_err_t launcher_start_locked(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* the threads start with every signal blocked */
+    int rc = 0;
+    while (rc == 0 && launcher.running < LAUNCHER_THREADS) {
+        rc = pthread_create(&launcher.threads[launcher.running], NULL, launcher_main, NULL);
+        if (rc == 0)
+            launcher.running++;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return launcher.running > 0 ? ACTOR_OK : ACTOR_ESYSTEM;
+}
+
+/* Ends the launcher threads (from the reaper's fini): queued spawns are not run, each callback
+ * runs with self NULL and ACTOR_ECLOSED; spawns in progress finish and are delivered (or their
+ * processes killed when the actor is gone). */
+static void launcher_stop(void)
+{
+    pthread_mutex_lock(&launcher.lock);
+    launch_job_t *queued = launcher.head;
+    launcher.head = launcher.tail = NULL;
+    launcher.stopping = true;
+    size_t running = launcher.running;
+    pthread_cond_broadcast(&launcher.cv);
+    pthread_mutex_unlock(&launcher.lock);
+    for (size_t i = 0; i < running; i++)
+        pthread_join(launcher.threads[i], NULL);
+    pthread_mutex_lock(&launcher.lock);
+    launcher.running = 0;
+    launcher.stopping = false;
+    pthread_mutex_unlock(&launcher.lock);
+    while (queued != NULL) {
+        launch_job_t *next = queued->next;
+        queued->rc = ACTOR_ECLOSED;
+        snprintf(queued->err, sizeof(queued->err), "The runtime stopped");
+        job_deliver(NULL, NULL, queued);
+        queued = next;
+    }
+}
+
+/* Queues j for a launcher thread. Under the reaper's lock: the reaper alive now stops the
+ * threads in its fini after this job is queued, so the job is either run or ended there. */
+static actor_err_t launcher_submit(launch_job_t *j)
+{
+    pthread_mutex_lock(&reaper.lock);
+    actor_err_t err = reaper_spawn_locked();
+    if (err == ACTOR_OK) {
+        pthread_mutex_lock(&launcher.lock);
+        err = launcher.stopping ? ACTOR_ECLOSED : launcher_start_locked();
+        if (err == ACTOR_OK) {
+            if (launcher.tail != NULL)
+                launcher.tail->next = j;
+            else
+                launcher.head = j;
+            launcher.tail = j;
+            pthread_cond_signal(&launcher.cv);
+        }
+        pthread_mutex_unlock(&launcher.lock);
+    }
+    pthread_mutex_unlock(&reaper.lock);
+    return err;
+}
+
+actor_err_t actor_subprocess_spawn_async(const actor_pid_t *to,
+                                         const actor_subprocess_options_t *opts,
+                                         actor_subprocess_spawned_fn fn, void *arg)
+{
+    if (to == NULL || fn == NULL || options_invalid(opts) != NULL)
+        return ACTOR_EINVAL;
+    launch_job_t *j = job_new(opts);
+    if (j == NULL)
+        return ACTOR_ENOMEM;
+    j->to = *to;
+    j->fn = fn;
+    j->arg = arg;
+    actor_err_t err = launcher_submit(j);
+    if (err != ACTOR_OK)
+        job_free(j);
+    return err;
 }

@@ -14,6 +14,7 @@
  * reported by the spawn call itself, with the step and errno in the message, and the child exits
  * with status 127 (already reaped when the call returns). Safe to call from any thread, handlers
  * included: the caller's thread waits only until the child has executed its program.
+ * actor_subprocess_spawn_async() does the same on a launcher thread and tells the actor after.
  *
  * actor_subprocess_watch() tells an actor when a process exits. It works with a pidfd on the
  * runtime's I/O thread, so it needs no SIGCHLD handler and no thread per process, and it works for
@@ -62,6 +63,26 @@ typedef struct actor_subprocess_options {
  * NULL). */
 actor_err_t actor_subprocess_spawn(const actor_subprocess_options_t *opts, pid_t *pid, char *err,
                                    size_t err_len);
+
+/* Told inside the spawning actor how an actor_subprocess_spawn_async() ended: rc ACTOR_OK with
+ * the new process's pid, or an error (as actor_subprocess_spawn returns it, pid 0) with its
+ * message in err (borrowed until fn returns; "" on success). If the actor is gone, a process
+ * started for it is killed (SIGKILL, its process group too with new_session) and reaped, and fn
+ * runs with self and state NULL so that it can free arg. */
+typedef void (*actor_subprocess_spawned_fn)(actor_t *self, void *state, pid_t pid, actor_err_t rc,
+                                            const char *err, void *arg);
+
+/* Starts the program as actor_subprocess_spawn() does, on one of the runtime's two launcher
+ * threads, so that the calling actor goes on with its work while the child executes its program
+ * (and two spawns proceed in parallel); fn then runs in `to` with the outcome. opts and every
+ * string and array it points to are copied before the call returns. Thread-safe; may be called
+ * from handlers. Spawns still queued when the runtime stops end with fn run once with self NULL
+ * and rc ACTOR_ECLOSED. Errors: ACTOR_EINVAL (no `to` or fn, or options that
+ * actor_subprocess_spawn refuses), ACTOR_ENOMEM, ACTOR_ECLOSED when the runtime stopped,
+ * ACTOR_ESYSTEM when a launcher thread cannot start. On error fn never runs. */
+actor_err_t actor_subprocess_spawn_async(const actor_pid_t *to,
+                                         const actor_subprocess_options_t *opts,
+                                         actor_subprocess_spawned_fn fn, void *arg);
 
 /* Told inside the watching actor that pid exited. status is the wait status (WIFEXITED, ...) for
  * a child of this process, -1 for a process that is not (or that someone else reaped). As with

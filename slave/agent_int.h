@@ -84,6 +84,7 @@ struct agent_executor {
     bool has_pid;
     pid_t os_pid;             /* the executor's process (0: none) */
     pid_t fetcher_pid;        /* the fetcher's process while fetching (0: none) */
+    bool spawning;            /* the executor's spawn runs on a launcher thread */
     bool in_cgroups;          /* has cgroups to destroy */
     bool reaped;              /* the process's exit was seen */
     bool oom;                 /* the container hit its memory limit */

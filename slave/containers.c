@@ -5,7 +5,10 @@
  *
  * Processes are started with actor_subprocess_spawn (vfork, never fork) and joined to their
  * cgroups before they exec; exits arrive through actor_subprocess_watch. Nothing here blocks for
- * long: the fetcher is a process of its own (mesos-fetcher), as in Mesos.
+ * long: the fetcher is a process of its own (mesos-fetcher), as in Mesos, and executors are
+ * spawned on the runtime's launcher threads (actor_subprocess_spawn_async), so that the agent
+ * goes on launching while an executor's vfork+exec runs (Mesos's launcher is asynchronous too).
+ * A container destroyed while its executor spawns is finished when the spawn is reported.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -197,6 +201,59 @@ static void executor_exited(actor_t *self, void *state, pid_t pid, int status, v
     agent_container_destroy(a, e);
 }
 
+/* Ends a new executor process (the leader of its session) that nothing will watch. */
+static void kill_and_reap(pid_t pid)
+{
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* The executor's process started (or not) on a launcher thread; key names the executor (freed
+ * here). A container destroyed meanwhile is finished here. */
+static void executor_spawned(actor_t *self, void *state, pid_t pid, actor_err_t rc, const char *err,
+                             void *key)
+{
+    agent_t *a = state;
+    if (self == NULL) {
+        free(key); /* the subprocess module killed the process: its actor is gone */
+        return;
+    }
+    agent_executor_t *e = agent_executor_by_key(a, key);
+    if (e == NULL || !e->spawning) {
+        if (rc == ACTOR_OK)
+            kill_and_reap(pid); /* the executor is gone */
+        return;
+    }
+    e->spawning = false;
+    if (rc != ACTOR_OK) {
+        launch_failed(a, e, "Failed to launch the executor: %s",
+                      err[0] != '\0' ? err : actor_strerror(rc));
+        return;
+    }
+    e->os_pid = pid;
+    char *watch_key = agent_executor_key_new(e);
+    if (watch_key == NULL ||
+        actor_subprocess_watch(actor_self(self), pid, executor_exited, watch_key) != ACTOR_OK) {
+        free(watch_key);
+        LOG_ERROR("Cannot watch executor %s (pid %d): it will be destroyed", e->id, (int)pid);
+        kill_and_reap(pid);
+        e->reaped = true;
+        e->exit_status = -1;
+        launch_failed(a, e, "Failed to watch the executor process");
+        return;
+    }
+    if (e->state >= EXECUTOR_TERMINATING) {
+        LOG_INFO("Killing executor %s of framework %s (pid %d): its container was destroyed "
+                 "while it started",
+                 e->id, e->framework->id, (int)pid);
+        agent_container_destroy(a, e);
+        return;
+    }
+    agent_checkpoint_executor(a, e);
+}
+
 static void spawn_executor(agent_t *a, agent_executor_t *e, const Mesos__TaskInfo *task)
 {
     char err[512] = "";
@@ -252,26 +309,20 @@ static void spawn_executor(agent_t *a, agent_executor_t *e, const Mesos__TaskInf
         l.opts.path = "/bin/sh";
         l.opts.argv = argv_shell;
     }
-    pid_t child = 0;
-    actor_err_t rc = l.opts.argv != NULL ? actor_subprocess_spawn(&l.opts, &child, err, sizeof(err))
-                                         : ACTOR_ENOMEM;
+    char *key = agent_executor_key_new(e);
+    actor_err_t rc =
+        l.opts.argv != NULL && key != NULL
+            ? actor_subprocess_spawn_async(actor_self(a->self), &l.opts, executor_spawned, key)
+            : ACTOR_ENOMEM;
     free(argv);
     launch_fini(&l);
     if (rc != ACTOR_OK) {
-        launch_failed(a, e, "Failed to launch the executor: %s",
-                      err[0] != '\0' ? err : actor_strerror(rc));
+        free(key);
+        launch_failed(a, e, "Failed to launch the executor: %s", actor_strerror(rc));
         return;
     }
-    e->os_pid = child;
-    e->state = EXECUTOR_REGISTERING;
-    agent_checkpoint_executor(a, e);
-    char *key = agent_executor_key_new(e);
-    if (key == NULL ||
-        actor_subprocess_watch(actor_self(a->self), child, executor_exited, key) != ACTOR_OK) {
-        free(key);
-        LOG_ERROR("Cannot watch executor %s (pid %d): it will be destroyed", e->id, (int)child);
-        launch_failed(a, e, "Failed to watch the executor process");
-    }
+    e->spawning = true;
+    e->state = EXECUTOR_REGISTERING; /* it may register before its spawn is reported */
 }
 
 /* Whether pid is the executor of this container: its environment names the container (a pid
@@ -512,6 +563,8 @@ void agent_container_destroy(agent_t *a, agent_executor_t *e)
         kill(e->fetcher_pid, SIGKILL);
         return; /* fetcher_exited finishes the destruction */
     }
+    if (e->spawning)
+        return; /* executor_spawned finishes the destruction */
     if (e->os_pid > 0 && !e->reaped && !(a->cgroups != NULL && e->in_cgroups)) {
         /* Without cgroups: the executor leads its own session, and its task another one, so
          * the task's group is found through its parent. */

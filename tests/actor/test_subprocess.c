@@ -2,8 +2,9 @@
  * spawn failures with their messages, sessions and group kills, clean signal state and closed
  * descriptors in the child, user switch (as root), cgroup.procs writes, and watches: of a child,
  * of a process that is not our child, of a child that already exited, of a gone actor, and
- * across a runtime stop. One worker runs the watching actor; the test thread waits on a
- * condition variable with a deadline. */
+ * across a runtime stop; and spawns on the launcher threads: options copied, failures reported to
+ * the actor, a gone actor's process killed, many at once, across a runtime stop. One worker runs
+ * the watching actor; the test thread waits on a condition variable with a deadline. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,18 +135,24 @@ static int teardown(void **unused)
     return nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Waits until `n` exits were seen; returns how many were. */
-static int wait_exits(int n)
+/* Waits until *counter (guarded by lock) reaches n; returns its value. */
+static int wait_count(const int *counter, int n)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += WAIT_SECONDS;
     pthread_mutex_lock(&lock);
-    while (seen.count < n && pthread_cond_timedwait(&cv, &lock, &deadline) == 0)
+    while (*counter < n && pthread_cond_timedwait(&cv, &lock, &deadline) == 0)
         ;
-    int count = seen.count;
+    int count = *counter;
     pthread_mutex_unlock(&lock);
     return count;
+}
+
+/* Waits until `n` exits were seen; returns how many were. */
+static int wait_exits(int n)
+{
+    return wait_count(&seen.count, n);
 }
 
 static void path_in_dir(char *buf, size_t len, const char *name)
@@ -600,6 +607,185 @@ static void test_many_children(void **unused)
     assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
 }
 
+/* ---- spawning on the launcher threads ---- */
+
+/* What the spawn callbacks saw, under lock. */
+static struct {
+    int count;
+    pid_t pid[MAX_EXITS];
+    actor_err_t rc[MAX_EXITS];
+    char err[MAX_EXITS][128];
+    bool in_actor[MAX_EXITS];
+    int watch_errors; /* watches that the callback could not start */
+} spawned;
+
+/* Records the outcome and, inside the actor, watches the new process. */
+static void on_spawned(actor_t *self, void *state, pid_t pid, actor_err_t rc, const char *err,
+                       void *arg)
+{
+    bool in_actor = self != NULL && state != NULL && *(int **)state == &watcher_marker;
+    bool watched =
+        in_actor && rc == ACTOR_OK &&
+        actor_subprocess_watch(actor_self(self), pid, on_exit_seen, malloc(8)) == ACTOR_OK;
+    pthread_mutex_lock(&lock);
+    if (in_actor && rc == ACTOR_OK && !watched)
+        spawned.watch_errors++;
+    int i = spawned.count;
+    if (i < MAX_EXITS) {
+        spawned.pid[i] = pid;
+        spawned.rc[i] = rc;
+        snprintf(spawned.err[i], sizeof(spawned.err[i]), "%s", err);
+        spawned.in_actor[i] = in_actor;
+        spawned.count++;
+    }
+    free(arg);
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&lock);
+}
+
+/* Waits until `n` spawns were reported; returns how many were. */
+static int wait_spawned(int n)
+{
+    return wait_count(&spawned.count, n);
+}
+
+static void spawn_async_ok(const actor_subprocess_options_t *o, const actor_pid_t *to)
+{
+    actor_err_t rc = actor_subprocess_spawn_async(to, o, on_spawned, malloc(8));
+    assert_int_equal(rc, ACTOR_OK);
+}
+
+/* The options are copied: the caller's buffers are overwritten at once, and the program still
+ * runs with what they held. The pid comes to the actor, which watches the process. */
+static void test_async_spawn_copies_options(void **unused)
+{
+    (void)unused;
+    memset(&spawned, 0, sizeof(spawned));
+    char script[64] = "echo $GREETING > out; exit 4", env0[64] = "GREETING=hello";
+    char *env[] = {env0, NULL};
+    char cwd[128];
+    snprintf(cwd, sizeof(cwd), "%s", dir);
+    actor_subprocess_options_t o;
+    char *argv[4];
+    shell(&o, argv, script);
+    o.envp = env;
+    o.cwd = cwd;
+    spawn_async_ok(&o, &watcher);
+    memset(script, 'x', sizeof(script) - 1);
+    memset(env0, 'y', sizeof(env0) - 1);
+    memset(cwd, 'z', sizeof(cwd) - 1);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(wait_spawned(1), 1);
+    assert_int_equal(spawned.rc[0], ACTOR_OK);
+    assert_true(spawned.in_actor[0]);
+    assert_string_equal(spawned.err[0], "");
+    assert_int_equal(wait_exits(1), 1);
+    assert_int_equal(seen.pid[0], spawned.pid[0]);
+    assert_int_equal(WEXITSTATUS(seen.status[0]), 4);
+    assert_string_equal(slurp("out"), "hello\n");
+}
+
+/* A failed step is reported to the actor with its message, the child already reaped; options
+ * that a spawn refuses are refused at once, and the callback never runs. */
+static void test_async_spawn_failures(void **unused)
+{
+    (void)unused;
+    memset(&spawned, 0, sizeof(spawned));
+    actor_subprocess_options_t o;
+    char *argv[4];
+    shell(&o, argv, "true");
+    o.cwd = "/nonexistent/dir";
+    spawn_async_ok(&o, &watcher);
+    assert_int_equal(wait_spawned(1), 1);
+    assert_int_equal(spawned.rc[0], ACTOR_ESYSTEM);
+    assert_int_equal(spawned.pid[0], 0);
+    assert_true(spawned.in_actor[0]);
+    assert_string_equal(spawned.err[0], "chdir /nonexistent/dir: No such file or directory");
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(errno, ECHILD);
+
+    o.argv = NULL;
+    assert_int_equal(actor_subprocess_spawn_async(&watcher, &o, on_spawned, NULL), ACTOR_EINVAL);
+    shell(&o, argv, "true");
+    assert_int_equal(actor_subprocess_spawn_async(NULL, &o, on_spawned, NULL), ACTOR_EINVAL);
+    assert_int_equal(actor_subprocess_spawn_async(&watcher, &o, NULL, NULL), ACTOR_EINVAL);
+    assert_int_equal(actor_subprocess_spawn_async(&watcher, NULL, on_spawned, NULL), ACTOR_EINVAL);
+    assert_int_equal(spawned.count, 1);
+}
+
+/* Spawned for an actor that is gone: the process (and its group) is killed and reaped, and the
+ * callback only frees its argument. */
+static void test_async_spawn_for_gone_actor(void **unused)
+{
+    (void)unused;
+    memset(&spawned, 0, sizeof(spawned));
+    actor_pid_t gone = watcher;
+    actor_terminate(&gone);
+    actor_wait(&gone);
+    actor_subprocess_options_t o;
+    char *argv[4];
+    shell(&o, argv, "exec sleep 30");
+    o.new_session = true;
+    spawn_async_ok(&o, &gone);
+    assert_int_equal(wait_spawned(1), 1);
+    assert_false(spawned.in_actor[0]);
+    assert_int_equal(spawned.pid[0], 0);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1); /* reaped: no child left */
+    assert_int_equal(errno, ECHILD);
+}
+
+/* Many spawns at once: each reported exactly once, in the actor, and each process reaped. */
+static void test_async_many_spawns(void **unused)
+{
+    (void)unused;
+    memset(&spawned, 0, sizeof(spawned));
+    actor_subprocess_options_t o;
+    char *argv[4];
+    shell(&o, argv, "exit 6");
+    for (int i = 0; i < MAX_EXITS; i++)
+        spawn_async_ok(&o, &watcher);
+    assert_int_equal(wait_spawned(MAX_EXITS), MAX_EXITS);
+    assert_int_equal(wait_exits(MAX_EXITS), MAX_EXITS);
+    for (int i = 0; i < MAX_EXITS; i++) {
+        assert_true(spawned.in_actor[i]);
+        assert_int_equal(spawned.rc[i], ACTOR_OK);
+        assert_int_equal(WEXITSTATUS(seen.status[i]), 6);
+    }
+    assert_int_equal(spawned.watch_errors, 0);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+}
+
+/* Stopping the runtime right after queueing spawns: each callback still runs exactly once,
+ * either in the actor with its pid or outside it (queued: ACTOR_ECLOSED; or started for an
+ * actor that is gone: killed and reaped). A spawn after the stop is refused. */
+static void test_async_spawns_across_runtime_stop(void **unused)
+{
+    (void)unused;
+    memset(&spawned, 0, sizeof(spawned));
+    actor_subprocess_options_t o;
+    char *argv[4];
+    shell(&o, argv, "exit 0");
+    for (int i = 0; i < 8; i++)
+        spawn_async_ok(&o, &watcher);
+    actor_runtime_stop();
+    assert_int_equal(spawned.count, 8);
+    for (int i = 0; i < 8; i++) {
+        if (spawned.in_actor[i])
+            assert_int_equal(spawned.rc[i], ACTOR_OK);
+        else
+            assert_int_equal(spawned.pid[i], 0);
+        bool exited = false;
+        for (int k = 0; k < seen.count; k++)
+            exited = exited || (seen.pid[k] == spawned.pid[i] && seen.status[k] != -1);
+        if (spawned.pid[i] > 0 && !exited) /* watched, then left alone by the stop */
+            assert_int_equal(waitpid(spawned.pid[i], NULL, 0), spawned.pid[i]);
+    }
+    assert_int_equal(spawned.watch_errors, 0);
+    assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+    assert_int_equal(actor_subprocess_spawn_async(&watcher, &o, on_spawned, NULL), ACTOR_ECLOSED);
+    runtime_start(); /* for the teardown */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -617,6 +803,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_watch_for_gone_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_runtime_stop_closes_watches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_children, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_spawn_copies_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_spawn_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_spawn_for_gone_actor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_many_spawns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_async_spawns_across_runtime_stop, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,8 +17,12 @@
  * recently_deleted check), so sandbox creation slows down after each run or test that deletes
  * many files; --work_dir=/dev/shm gives the figure without the file system's share.
  *
- *   build/bin/launch-bench [--tasks=1000] [--work_dir=/tmp]
+ * --threads adds, on stderr, the CPU of the bench process's threads by name (the runtime's
+ * workers, the launcher threads that spawn executors, nng's threads).
+ *
+ *   build/bin/launch-bench [--tasks=1000] [--work_dir=/tmp] [--threads]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -88,6 +92,54 @@ static double spawn_baseline(int n)
     return n / (now() - start);
 }
 
+/* With --threads: the CPU of this process's threads so far, summed by thread name, on stderr
+ * (nng's threads are named, the runtime's workers carry the program's name). */
+static void print_thread_cpu(int tasks)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct {
+        char name[32];
+        double ms;
+        int threads;
+    } groups[32];
+    size_t n = 0;
+    struct dirent *ent;
+    while (d != NULL && (ent = readdir(d)) != NULL) {
+        char path[300], buf[1024];
+        snprintf(path, sizeof(path), "/proc/self/task/%s/stat", ent->d_name);
+        FILE *f = ent->d_name[0] != '.' ? fopen(path, "r") : NULL;
+        if (f == NULL)
+            continue;
+        size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        char *open = strchr(buf, '('), *close = strrchr(buf, ')');
+        unsigned long utime = 0, stime = 0;
+        if (open == NULL || close == NULL ||
+            sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                   &stime) != 2)
+            continue;
+        *close = '\0';
+        size_t i = 0;
+        while (i < n && strcmp(groups[i].name, open + 1) != 0)
+            i++;
+        if (i == n && n < sizeof(groups) / sizeof(groups[0])) {
+            snprintf(groups[n].name, sizeof(groups[n].name), "%s", open + 1);
+            groups[n].ms = 0;
+            groups[n++].threads = 0;
+        }
+        if (i < n) {
+            groups[i].ms += (double)(utime + stime) * 1e3 / (double)sysconf(_SC_CLK_TCK);
+            groups[i].threads++;
+        }
+    }
+    if (d != NULL)
+        closedir(d);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "threads %-16s x%-2d %8.3f ms per task\n", groups[i].name,
+                groups[i].threads, groups[i].ms / tasks);
+}
+
 typedef struct bench {
     int tasks;
     int launched, finished, failed;
@@ -154,16 +206,19 @@ int main(int argc, char **argv)
 {
     bench_t b = {.tasks = 1000};
     const char *parent = "/tmp";
+    bool threads = false;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--tasks=", 8) == 0)
             b.tasks = atoi(argv[i] + 8);
         else if (strncmp(argv[i], "--work_dir=", 11) == 0)
             parent = argv[i] + 11;
+        else if (strcmp(argv[i], "--threads") == 0)
+            threads = true;
         else
             b.tasks = 0;
     }
     if (b.tasks <= 0) {
-        fprintf(stderr, "usage: launch-bench [--tasks=N] [--work_dir=DIR]\n");
+        fprintf(stderr, "usage: launch-bench [--tasks=N] [--work_dir=DIR] [--threads]\n");
         return 1;
     }
     char self[PATH_MAX], err[512] = "";
@@ -224,6 +279,8 @@ int main(int argc, char **argv)
         pthread_cond_wait(&b.cond, &b.lock);
     pthread_mutex_unlock(&b.lock);
     double rate = b.tasks / (b.last_finished - b.first_accept);
+    if (threads)
+        print_thread_cpu(b.tasks);
     scheduler_driver_stop(driver, false);
     scheduler_driver_free(driver);
     agent_stop(&agent);

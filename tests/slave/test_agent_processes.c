@@ -1,9 +1,9 @@
 /* The agent with real processes: the real master and agent in this process (the runtime on a
  * loopback transport so that mesos-executor can reach the agent, the clock running), a fake
  * scheduler, and real tasks run by build/bin/mesos-executor: success with its output in the
- * sandbox, failure with the exit status, kill, an unknown user, fetched URIs and a failed fetch,
- * and, as root with cgroups v1, a task killed for exceeding its memory limit. These tests wait
- * on real processes, so they poll with a deadline. */
+ * sandbox, failure with the exit status, kill, kill while the executor spawns, an unknown user,
+ * fetched URIs and a failed fetch, and, as root with cgroups v1, a task killed for exceeding its
+ * memory limit. These tests wait on real processes, so they poll with a deadline. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -237,13 +237,11 @@ static bool running_seen(agent_cluster_t *c, void *arg)
     return running;
 }
 
-static void test_kill(void **state)
+/* Asks the master to kill a task and expects TASK_KILLED as its terminal update. */
+static void kill_task(agent_cluster_t *c, const char *task_id)
 {
-    agent_cluster_t *c = *state;
-    launch(c, "sleeper", "sleep 100", "64", NULL, NULL);
-    assert_true(wait_for(running_seen, c, NULL));
     Mesos__TaskID tid = MESOS__TASK_ID__INIT;
-    tid.value = "sleeper";
+    tid.value = (char *)task_id;
     Mesos__Scheduler__Call__Kill kill = MESOS__SCHEDULER__CALL__KILL__INIT;
     kill.task_id = &tid;
     Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
@@ -254,6 +252,36 @@ static void test_kill(void **state)
     Mesos__TaskStatus *s = wait_terminal(c, &ev);
     assert_int_equal(s->state, MESOS__TASK_STATE__TASK_KILLED);
     mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+static void test_kill(void **state)
+{
+    agent_cluster_t *c = *state;
+    launch(c, "sleeper", "sleep 100", "64", NULL, NULL);
+    assert_true(wait_for(running_seen, c, NULL));
+    kill_task(c, "sleeper");
+}
+
+/* Whether no executor of this process is alive (zombies of earlier tests aside: a runtime stop
+ * leaves its watched processes alone). */
+static bool no_live_executor(agent_cluster_t *c, void *arg)
+{
+    (void)c, (void)arg;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "ps -o stat=,comm= --ppid %d | grep -v '^Z' | grep -q mesos-exec",
+             (int)getpid());
+    return system(cmd) != 0;
+}
+
+/* A kill that arrives with the launch: the executor's spawn is usually still on a launcher
+ * thread, so its container is destroyed before its process is known, and the process is killed
+ * once the spawn is reported. */
+static void test_kill_while_spawning(void **state)
+{
+    agent_cluster_t *c = *state;
+    launch(c, "early", "sleep 100", "64", NULL, NULL);
+    kill_task(c, "early");
+    assert_true(wait_for(no_live_executor, c, NULL));
 }
 
 static void test_unknown_user(void **state)
@@ -470,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_task_finishes_with_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_fails_with_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_while_spawning, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_user, setup_switch_user, teardown),
         cmocka_unit_test_setup_teardown(test_fetch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_fetch, setup, teardown),
