@@ -264,7 +264,10 @@ static void *worker_main(void *arg)
     envelope_cache_enable();
     for (;;) {
         actor_t *a = next_ready(w);
-        if (a == NULL && spin_for_work())
+        /* A lone worker does not spin: the work it waits for comes from threads that need the
+         * core it would burn (the I/O thread; on a one-core machine, everything), and an
+         * executor's lone worker idles almost always. */
+        if (a == NULL && rt.worker_count > 1 && spin_for_work())
             continue;
         if (a == NULL)
             a = sleep_for_work();
