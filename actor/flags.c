@@ -882,6 +882,24 @@ static const flags_flag_t *next_by_name(const flags_flag_t *table, const flags_f
     return best;
 }
 
+bool flags_parse_program(flags_flag_t *table, int argc, char **argv, const char *env_prefix,
+                         const char *program, int *exit_status)
+{
+    flags_options_t opts = {.env_prefix = env_prefix};
+    flags_result_t result;
+    if (flags_parse(table, argc, argv, &opts, &result) != ACTOR_OK) {
+        fprintf(stderr, "%s\n", result.error);
+        *exit_status = 1;
+        return false;
+    }
+    if (result.help) {
+        flags_usage_write(table, program, stdout);
+        *exit_status = 0;
+        return false;
+    }
+    return true;
+}
+
 void flags_usage_write(const flags_flag_t *table, const char *program, FILE *out)
 {
     char names[256];

@@ -158,6 +158,14 @@ actor_err_t flags_parse(flags_flag_t *table, int argc, char **argv, const flags_
 void flags_usage_write(const flags_flag_t *table, const char *program, FILE *out);
 
 /*
+ * What a program's main does with its flags: flags_parse with env_prefix (may be NULL), then
+ * true to go on; false to exit with *exit_status: 1 after printing the error on stderr, 0 after
+ * printing the usage on stdout for --help. Call flags_free(table) either way.
+ */
+bool flags_parse_program(flags_flag_t *table, int argc, char **argv, const char *env_prefix,
+                         const char *program, int *exit_status);
+
+/*
  * Renders every flag that has a value as `{"name": "value-as-text", ...}` (Mesos's /flags: every
  * value a string, durations and bytes in Mesos units, booleans "true"/"false"). Flags with
  * FLAGS_SOURCE_UNSET are left out. On ACTOR_OK the caller owns *out (json_decref). Returns

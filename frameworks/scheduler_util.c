@@ -132,17 +132,5 @@ void scheduler_resources_fini(scheduler_resources_t *r)
 bool scheduler_program_flags(flags_flag_t *table, int argc, char **argv, const char *program,
                              int *exit_status)
 {
-    flags_options_t opts = {.env_prefix = "MESOS_"};
-    flags_result_t result;
-    if (flags_parse(table, argc, argv, &opts, &result) != ACTOR_OK) {
-        fprintf(stderr, "%s\n", result.error);
-        *exit_status = 1;
-        return false;
-    }
-    if (result.help) {
-        flags_usage_write(table, program, stdout);
-        *exit_status = 0;
-        return false;
-    }
-    return true;
+    return flags_parse_program(table, argc, argv, "MESOS_", program, exit_status);
 }

@@ -85,17 +85,10 @@ int main(int argc, char **argv)
                    "Unreachable tasks kept in memory per framework"),
         FLAGS_END,
     };
-    flags_options_t fo = {.env_prefix = "MESOS_"};
-    flags_result_t result;
-    if (flags_parse(table, argc, argv, &fo, &result) != ACTOR_OK) {
-        fprintf(stderr, "%s\n", result.error);
+    int exit_status = 0;
+    if (!flags_parse_program(table, argc, argv, "MESOS_", "mesos-master", &exit_status)) {
         flags_free(table);
-        return 1;
-    }
-    if (result.help) {
-        flags_usage_write(table, "mesos-master", stdout);
-        flags_free(table);
-        return 0;
+        return exit_status;
     }
     if (!flags_is_set(table, "actor_port"))
         o.actor_port = o.port + 10000;

@@ -37,18 +37,9 @@ int main(int argc, char **argv)
     };
     agent_flags_table(&af, table + 5);
     table[AGENT_FLAGS_COUNT + 5] = (flags_flag_t)FLAGS_END;
-    flags_options_t fo = {.env_prefix = "MESOS_"};
-    flags_result_t result;
     int status = 1;
-    if (flags_parse(table, argc, argv, &fo, &result) != ACTOR_OK) {
-        fprintf(stderr, "%s\n", result.error);
+    if (!flags_parse_program(table, argc, argv, "MESOS_", "mesos-agent", &status))
         goto out;
-    }
-    if (result.help) {
-        flags_usage_write(table, "mesos-agent", stdout);
-        status = 0;
-        goto out;
-    }
     if (!flags_is_set(table, "actor_port"))
         actor_port = port + 10000;
     if (port == 0 || port > 65535 || actor_port > 65535) {

@@ -121,19 +121,10 @@ int main(int argc, char **argv)
             table[i].help = "Where the agents' sandboxes (and a replicated_log registry) live";
         }
     }
-    flags_options_t fo = {.env_prefix = "MESOS_"};
-    flags_result_t result;
     int status = 1;
     actor_pid_t *agents = NULL;
-    if (flags_parse(table, argc, argv, &fo, &result) != ACTOR_OK) {
-        fprintf(stderr, "%s\n", result.error);
+    if (!flags_parse_program(table, argc, argv, "MESOS_", "mesos-local", &status))
         goto out;
-    }
-    if (result.help) {
-        flags_usage_write(table, "mesos-local", stdout);
-        status = 0;
-        goto out;
-    }
     if (!flags_is_set(table, "actor_port"))
         lf.actor_port = lf.port + 10000;
     if (lf.port == 0 || lf.port > 65535 || lf.actor_port > 65535 || lf.num_agents == 0 ||

@@ -69,18 +69,9 @@ int main(int argc, char **argv)
                    "Alert mails per minute over all apps"),
         FLAGS_END,
     };
-    flags_options_t fo = {.env_prefix = "MARATHON_"};
-    flags_result_t result;
     int status = 1;
-    if (flags_parse(table, argc, argv, &fo, &result) != ACTOR_OK) {
-        fprintf(stderr, "%s\n", result.error);
+    if (!flags_parse_program(table, argc, argv, "MARATHON_", "marathon", &status))
         goto out;
-    }
-    if (result.help) {
-        flags_usage_write(table, "marathon", stdout);
-        status = 0;
-        goto out;
-    }
     if (!flags_is_set(table, "actor_port"))
         actor_port = http_port + 10000;
     if (http_port == 0 || actor_port > 65535 || port_min > port_max || port_max > 65535) {

@@ -101,6 +101,23 @@ static void assert_value(fixture_t *f, const char *name, const char *expected)
     assert_string_equal(buf, expected);
 }
 
+/* flags_parse_program: go on after a good parse; stop with 1 after an error, 0 after --help. */
+static void test_parse_program(void **state)
+{
+    fixture_t *f = *state;
+    char *good[] = {"prog", "--port=6060", NULL};
+    int status = -1;
+    assert_true(flags_parse_program(f->table, 2, good, PREFIX, "prog", &status));
+    assert_int_equal(status, -1);
+    assert_int_equal(f->port, 6060);
+    char *bad[] = {"prog", "--no_such_flag=1", NULL};
+    assert_false(flags_parse_program(f->table, 2, bad, PREFIX, "prog", &status));
+    assert_int_equal(status, 1);
+    char *help[] = {"prog", "--help", NULL};
+    assert_false(flags_parse_program(f->table, 2, help, PREFIX, "prog", &status));
+    assert_int_equal(status, 0);
+}
+
 static void test_defaults(void **state)
 {
     fixture_t *f = *state;
@@ -655,6 +672,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parse_program, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_type_both_syntaxes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bool_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_and_precedence, setup, teardown),
