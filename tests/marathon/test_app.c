@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "frameworks/marathon/app.h"
+#include "tests/marathon/app_test.h"
 
 #define SEED_APP                                                                                   \
     "{\"id\": \"web-app\", \"cpus\": 0.5, \"mem\": 128, \"instances\": 2, \"uris\": "              \
@@ -34,22 +35,9 @@
     "\"taskKillGracePeriodSeconds\": 3, \"dependencies\": [\"db\"], \"tty\": true, "               \
     "\"acceptedResourceRoles\": [\"*\"]}"
 
-static json_t *parse(const char *text)
-{
-    json_error_t error;
-    json_t *json = json_loads(text, 0, &error);
-    if (json == NULL)
-        fail_msg("test JSON does not parse: %s: %s", text, error.text);
-    return json;
-}
-
 static marathon_app_t *create(const char *text)
 {
-    json_t *json = parse(text);
-    marathon_app_t *app = NULL;
-    json_t *details = NULL;
-    assert_int_equal(marathon_app_from_json(json, NULL, NULL, &app, &details), ACTOR_OK);
-    json_decref(json);
+    marathon_app_t *app = app_test_accept(text);
     app->version = strdup("2026-01-01T00:00:00.000Z");
     app->last_scaling_at = strdup("2026-01-01T00:00:00.000Z");
     app->last_config_change_at = strdup("2026-01-01T00:00:00.000Z");
@@ -60,7 +48,7 @@ static marathon_app_t *create(const char *text)
 static actor_err_t update(const marathon_app_t *base, const char *text, marathon_app_t **out,
                           json_t **details)
 {
-    json_t *json = parse(text);
+    json_t *json = app_test_parse(text);
     *out = NULL;
     *details = NULL;
     actor_err_t rc = marathon_app_from_json(json, base, NULL, out, details);
@@ -197,7 +185,8 @@ static void test_rollback(void **state)
 {
     (void)state;
     marathon_app_t *base = create(SEED_APP);
-    json_t *body = parse("{\"id\": \"/web-app\", \"version\": \"2025-01-01T00:00:00.000Z\"}");
+    json_t *body =
+        app_test_parse("{\"id\": \"/web-app\", \"version\": \"2025-01-01T00:00:00.000Z\"}");
     assert_string_equal(marathon_app_rollback_version(body), "2025-01-01T00:00:00.000Z");
     marathon_app_t *app = NULL;
     json_t *details = NULL;
@@ -208,7 +197,7 @@ static void test_rollback(void **state)
     free(b);
     marathon_app_free(app);
     json_decref(body);
-    body = parse("{\"version\": \"2025-01-01T00:00:00.000Z\", \"cmd\": \"x\"}");
+    body = app_test_parse("{\"version\": \"2025-01-01T00:00:00.000Z\", \"cmd\": \"x\"}");
     assert_null(marathon_app_rollback_version(body));
     assert_int_equal(marathon_app_from_json(body, base, NULL, &app, &details), ACTOR_EINVAL);
     char *text = json_dumps(details, JSON_COMPACT);
@@ -217,7 +206,7 @@ static void test_rollback(void **state)
     free(text);
     json_decref(details);
     json_decref(body);
-    body = parse("{\"instances\": 3}");
+    body = app_test_parse("{\"instances\": 3}");
     assert_null(marathon_app_rollback_version(body));
     json_decref(body);
     marathon_app_free(base);
@@ -227,7 +216,7 @@ static void test_rollback(void **state)
 static void test_full_replacement(void **state)
 {
     (void)state;
-    json_t *body = parse("{\"cmd\": \"sleep 5\"}");
+    json_t *body = app_test_parse("{\"cmd\": \"sleep 5\"}");
     marathon_app_t *app = NULL;
     json_t *details = NULL;
     assert_int_equal(marathon_app_from_json(body, NULL, "/web-app", &app, &details), ACTOR_OK);
@@ -365,8 +354,9 @@ out:
 static void test_out_of_memory_each_step(void **state)
 {
     (void)state;
-    json_t *body = parse(FULL_APP);
-    json_t *patch = parse("{\"instances\": 4, \"uris\": [\"http://h/x\"], \"ports\": [0, 0]}");
+    json_t *body = app_test_parse(FULL_APP);
+    json_t *patch =
+        app_test_parse("{\"instances\": 4, \"uris\": [\"http://h/x\"], \"ports\": [0, 0]}");
     /* the answer with memory to spare */
     marathon_app_t *app = NULL, *next = NULL;
     json_t *details = NULL;
@@ -396,8 +386,9 @@ static void test_out_of_memory_each_step(void **state)
 static void test_out_of_memory_with_errors(void **state)
 {
     (void)state;
-    json_t *body = parse("{\"id\": \"/\", \"cpus\": -1, \"constraints\": [[\"a\", \"B\"]], "
-                         "\"env\": {\"DB\": {\"secret\": \"pw\"}}, \"labels\": {\"k\": 1}}");
+    json_t *body =
+        app_test_parse("{\"id\": \"/\", \"cpus\": -1, \"constraints\": [[\"a\", \"B\"]], "
+                       "\"env\": {\"DB\": {\"secret\": \"pw\"}}, \"labels\": {\"k\": 1}}");
     marathon_app_t *app = NULL;
     json_t *details = NULL;
     assert_int_equal(marathon_app_from_json(body, NULL, NULL, &app, &details), ACTOR_EINVAL);

@@ -12,33 +12,12 @@
 #include <cmocka.h>
 
 #include "frameworks/marathon/app.h"
+#include "tests/marathon/app_test.h"
 
 /* The seed's app.json, with its placeholder URI made concrete. */
 #define SEED_APP                                                                                   \
     "{\"id\": \"web-app\", \"cpus\": 0.5, \"mem\": 128, \"instances\": 2, \"uris\": "              \
     "[\"http://example.invalid/\"], \"cmd\": \"/usr/bin/node\", \"args\": [\"web-app.js\"]}"
-
-static json_t *parse(const char *text)
-{
-    json_error_t error;
-    json_t *json = json_loads(text, 0, &error);
-    if (json == NULL)
-        fail_msg("test JSON does not parse: %s: %s", text, error.text);
-    return json;
-}
-
-static marathon_app_t *accept(const char *text)
-{
-    json_t *json = parse(text);
-    marathon_app_t *app = NULL;
-    json_t *details = NULL;
-    actor_err_t rc = marathon_app_from_json(json, NULL, NULL, &app, &details);
-    if (rc != ACTOR_OK)
-        fail_msg("refused (%s): %s\n%s", actor_strerror(rc), text,
-                 details != NULL ? json_dumps(details, JSON_COMPACT) : "");
-    json_decref(json);
-    return app;
-}
 
 static char *dump(const marathon_app_t *app)
 {
@@ -53,7 +32,7 @@ static char *dump(const marathon_app_t *app)
 static void test_defaults(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept("{\"id\": \"x\", \"cmd\": \"sleep 1\"}");
+    marathon_app_t *app = app_test_accept("{\"id\": \"x\", \"cmd\": \"sleep 1\"}");
     assert_string_equal(app->id, "/x");
     assert_string_equal(app->cmd, "sleep 1");
     assert_false(app->has_args);
@@ -86,9 +65,10 @@ static void test_defaults(void **state)
 static void test_health_check_defaults(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept("{\"id\": \"x\", \"cmd\": \"c\", \"healthChecks\": [{}, "
-                                 "{\"protocol\": \"COMMAND\", \"command\": {\"value\": \"true\"}}, "
-                                 "{\"protocol\": \"TCP\", \"port\": 81}]}");
+    marathon_app_t *app =
+        app_test_accept("{\"id\": \"x\", \"cmd\": \"c\", \"healthChecks\": [{}, "
+                        "{\"protocol\": \"COMMAND\", \"command\": {\"value\": \"true\"}}, "
+                        "{\"protocol\": \"TCP\", \"port\": 81}]}");
     assert_int_equal(app->health_check_count, 3);
     const marathon_health_check_t *hc = &app->health_checks[0];
     assert_int_equal(hc->protocol, MARATHON_HEALTH_HTTP);
@@ -119,7 +99,7 @@ static void test_health_check_defaults(void **state)
 static void test_canonical_form(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept(
+    marathon_app_t *app = app_test_accept(
         "{\"id\":\"/simple\",\"cmd\":\"sleep 1000\",\"cpus\":0.1,\"mem\":16,\"instances\":2}");
     char *text = dump(app);
     assert_string_equal(
@@ -139,7 +119,7 @@ static void test_canonical_form(void **state)
 static void test_seed_app(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept(SEED_APP);
+    marathon_app_t *app = app_test_accept(SEED_APP);
     assert_string_equal(app->id, "/web-app");
     assert_true(app->cpus == 0.5 && app->mem == 128);
     assert_int_equal(app->instances, 2);
@@ -167,13 +147,13 @@ static void test_seed_app(void **state)
 static void test_uses_shell(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept("{\"id\": \"x\", \"cmd\": \"sleep 1\"}");
+    marathon_app_t *app = app_test_accept("{\"id\": \"x\", \"cmd\": \"sleep 1\"}");
     assert_true(marathon_app_uses_shell(app));
     marathon_app_free(app);
-    app = accept("{\"id\": \"x\", \"args\": [\"/bin/sleep\", \"1\"]}");
+    app = app_test_accept("{\"id\": \"x\", \"args\": [\"/bin/sleep\", \"1\"]}");
     assert_false(marathon_app_uses_shell(app));
     marathon_app_free(app);
-    app = accept("{\"id\": \"x\", \"cmd\": \"sleep 1\", \"args\": []}");
+    app = app_test_accept("{\"id\": \"x\", \"cmd\": \"sleep 1\", \"args\": []}");
     assert_true(marathon_app_uses_shell(app)); /* empty args: the shell form */
     marathon_app_free(app);
 }
@@ -181,9 +161,10 @@ static void test_uses_shell(void **state)
 static void test_uris_extract_archives(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept("{\"id\": \"x\", \"cmd\": \"c\", \"uris\": [\"http://h/a.tgz\", "
-                                 "\"http://h/b.tar.gz\", \"http://h/c.zip\", \"http://h/d.txt\", "
-                                 "\"http://h/e.tar.xz\", \"http://h/f.tbz2\"]}");
+    marathon_app_t *app =
+        app_test_accept("{\"id\": \"x\", \"cmd\": \"c\", \"uris\": [\"http://h/a.tgz\", "
+                        "\"http://h/b.tar.gz\", \"http://h/c.zip\", \"http://h/d.txt\", "
+                        "\"http://h/e.tar.xz\", \"http://h/f.tbz2\"]}");
     assert_int_equal(app->fetch_count, 6);
     static const bool extract[] = {true, true, true, false, true, true};
     for (size_t i = 0; i < 6; i++)
@@ -194,7 +175,7 @@ static void test_uris_extract_archives(void **state)
 static void test_fetch_fields(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept(
+    marathon_app_t *app = app_test_accept(
         "{\"id\": \"x\", \"cmd\": \"c\", \"fetch\": [{\"uri\": \"http://h/run.sh\", "
         "\"executable\": "
         "true, \"extract\": false, \"cache\": true, \"destPath\": \"bin/run.sh\"}, {\"uri\": "
@@ -216,7 +197,7 @@ static void test_fetch_fields(void **state)
 static void test_ports_to_port_definitions(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept("{\"id\": \"x\", \"cmd\": \"c\", \"ports\": [0, 8080]}");
+    marathon_app_t *app = app_test_accept("{\"id\": \"x\", \"cmd\": \"c\", \"ports\": [0, 8080]}");
     assert_int_equal(app->port_definition_count, 2);
     assert_int_equal(app->port_definitions[1].port, 8080);
     assert_null(app->port_definitions[0].name);
@@ -226,7 +207,7 @@ static void test_ports_to_port_definitions(void **state)
                                  "{\"port\":8080,\"protocol\":\"tcp\"}]"));
     free(text);
     marathon_app_free(app);
-    app = accept("{\"id\": \"x\", \"cmd\": \"c\", \"portDefinitions\": []}");
+    app = app_test_accept("{\"id\": \"x\", \"cmd\": \"c\", \"portDefinitions\": []}");
     assert_int_equal(app->port_definition_count, 0);
     text = dump(app);
     assert_non_null(strstr(text, "\"portDefinitions\":[]"));
@@ -237,7 +218,7 @@ static void test_ports_to_port_definitions(void **state)
 static void test_constraints_and_dependencies(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept(
+    marathon_app_t *app = app_test_accept(
         "{\"id\": \"/prod/web\", \"cmd\": \"c\", \"constraints\": [[\"hostname\", \"unique\"], "
         "[\"hostname\", \"UNIQUE\"], [\"rack\", \"group_by\", \"2\"], [\"rack\", \"LIKE\", "
         "\"r[12]\"]], \"dependencies\": [\"db\", \"../shared/cache\", \"/abs\", \"./db\"]}");
@@ -262,10 +243,10 @@ static void test_health_check_output(void **state)
 {
     (void)state;
     marathon_app_t *app =
-        accept("{\"id\": \"x\", \"cmd\": \"c\", \"healthChecks\": [{\"path\": \"/ping\", "
-               "\"ignoreHttp1xx\": true}, {\"command\": {\"value\": \"test -f ok\"}, "
-               "\"maxConsecutiveFailures\": "
-               "0}]}");
+        app_test_accept("{\"id\": \"x\", \"cmd\": \"c\", \"healthChecks\": [{\"path\": \"/ping\", "
+                        "\"ignoreHttp1xx\": true}, {\"command\": {\"value\": \"test -f ok\"}, "
+                        "\"maxConsecutiveFailures\": "
+                        "0}]}");
     char *text = dump(app);
     assert_non_null(strstr(
         text, "\"healthChecks\":[{\"gracePeriodSeconds\":300,\"ignoreHttp1xx\":true,"
@@ -282,11 +263,11 @@ static void test_health_check_output(void **state)
 static void test_strategies_output(void **state)
 {
     (void)state;
-    marathon_app_t *app =
-        accept("{\"id\": \"x\", \"cmd\": \"c\", \"unreachableStrategy\": \"disabled\", "
-               "\"killSelection\": \"OLDEST_FIRST\", \"upgradeStrategy\": "
-               "{\"minimumHealthCapacity\": 0.5, \"maximumOverCapacity\": 0.25}, "
-               "\"taskKillGracePeriodSeconds\": 30, \"backoffFactor\": 2, \"user\": \"nobody\"}");
+    marathon_app_t *app = app_test_accept(
+        "{\"id\": \"x\", \"cmd\": \"c\", \"unreachableStrategy\": \"disabled\", "
+        "\"killSelection\": \"OLDEST_FIRST\", \"upgradeStrategy\": "
+        "{\"minimumHealthCapacity\": 0.5, \"maximumOverCapacity\": 0.25}, "
+        "\"taskKillGracePeriodSeconds\": 30, \"backoffFactor\": 2, \"user\": \"nobody\"}");
     assert_true(app->unreachable_disabled);
     assert_true(app->has_task_kill_grace_period && app->task_kill_grace_period_seconds == 30);
     char *text = dump(app);
@@ -300,8 +281,8 @@ static void test_strategies_output(void **state)
     free(text);
     marathon_app_free(app);
     /* A single-instance app never runs two at once: its default upgrade strategy is (0, 0). */
-    app = accept("{\"id\": \"x\", \"cmd\": \"c\", \"labels\": "
-                 "{\"MARATHON_SINGLE_INSTANCE_APP\": \"true\"}}");
+    app = app_test_accept("{\"id\": \"x\", \"cmd\": \"c\", \"labels\": "
+                          "{\"MARATHON_SINGLE_INSTANCE_APP\": \"true\"}}");
     assert_true(app->minimum_health_capacity == 0 && app->maximum_over_capacity == 0);
     marathon_app_free(app);
 }
@@ -329,7 +310,7 @@ static void test_extra_fields_echoed(void **state)
         strcat(body, kept[i]);
     }
     strcat(body, "}");
-    marathon_app_t *app = accept(body);
+    marathon_app_t *app = app_test_accept(body);
     char *text = dump(app);
     for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
         if (strstr(text, kept[i]) == NULL)
@@ -342,8 +323,9 @@ static void test_extra_fields_echoed(void **state)
 static void test_env_and_labels(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept("{\"id\": \"x\", \"cmd\": \"c\", \"env\": {\"B\": \"2\", \"A\": "
-                                 "\"1\"}, \"labels\": {\"HAPROXY_GROUP\": \"external\"}}");
+    marathon_app_t *app =
+        app_test_accept("{\"id\": \"x\", \"cmd\": \"c\", \"env\": {\"B\": \"2\", \"A\": "
+                        "\"1\"}, \"labels\": {\"HAPROXY_GROUP\": \"external\"}}");
     assert_string_equal(json_string_value(json_object_get(app->env, "A")), "1");
     char *text = dump(app);
     assert_non_null(strstr(text, "\"env\":{\"B\":\"2\",\"A\":\"1\"}"));
@@ -378,9 +360,9 @@ static void test_round_trips(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(round_trips) / sizeof(round_trips[0]); i++) {
-        marathon_app_t *first = accept(round_trips[i]);
+        marathon_app_t *first = app_test_accept(round_trips[i]);
         char *once = dump(first);
-        marathon_app_t *second = accept(once);
+        marathon_app_t *second = app_test_accept(once);
         char *twice = dump(second);
         assert_string_equal(once, twice);
         free(once);
@@ -394,7 +376,7 @@ static void test_round_trips(void **state)
 static void test_stored_form(void **state)
 {
     (void)state;
-    marathon_app_t *app = accept(SEED_APP);
+    marathon_app_t *app = app_test_accept(SEED_APP);
     app->version = strdup("2026-11-24T01:02:03.456Z");
     app->last_scaling_at = strdup("2026-11-24T01:02:03.456Z");
     app->last_config_change_at = strdup("2026-11-23T00:00:00.000Z");
@@ -426,7 +408,7 @@ static void test_stored_form(void **state)
 static void test_id_hint(void **state)
 {
     (void)state;
-    json_t *json = parse("{\"cmd\": \"c\"}");
+    json_t *json = app_test_parse("{\"cmd\": \"c\"}");
     marathon_app_t *app = NULL;
     json_t *details = NULL;
     assert_int_equal(marathon_app_from_json(json, NULL, "/prod/web", &app, &details), ACTOR_OK);
