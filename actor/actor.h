@@ -8,17 +8,18 @@
  *
  * Messages are protobuf-c messages named by their full type name. A send to an actor in the same
  * process packs the message and puts it straight into the receiver's mailbox; a send to another
- * process travels over an nng TCP stream to that process's actor port, with messages that queue up
- * for the same peer packed into one write. Either way the receiver's handler gets the decoded
- * message, borrowed for the duration of the call. `send` is fire-and-forget and at-most-once;
- * order is kept between one sender and one receiver. Sending to a dead or unknown actor is not an
- * error: the message is dropped and counted. Reliability is built above, as Mesos does.
- * Backpressure (as in Pony): an actor that cannot drain its mailbox in one turn is overloaded, and
- * a local actor that sends to it is parked after its current event until the mailbox drains, so
- * a fast local sender cannot grow a slow receiver's mailbox without bound.
+ * process travels over a TCP stream (nng's, by default) to that process's actor port, with messages
+ * that queue up for the same peer packed into one write. Either way the receiver's handler gets the
+ * decoded message, borrowed for the duration of the call. `send` is fire-and-forget and
+ * at-most-once; order is kept between one sender and one receiver. Sending to a dead or unknown
+ * actor is not an error: the message is dropped and counted. Reliability is built above, as Mesos
+ * does. Backpressure (as in Pony): an actor that cannot drain its mailbox in one turn is
+ * overloaded, and a local actor that sends to it is parked after its current event until the
+ * mailbox drains, so a fast local sender cannot grow a slow receiver's mailbox without bound.
  *
  * One process holds one runtime: a few worker threads (about one per core) run actors; an I/O
- * thread runs the HTTP server and the timers; nng's threads feed remote messages into mailboxes.
+ * thread runs the HTTP server and the timers; nng's threads (or the I/O thread, with the light
+ * engine) feed remote messages into mailboxes.
  * Tests pause the clock (clock.h), filter messages (filter.h) and call actor_settle() to run until
  * every mailbox is empty, instead of sleeping.
  */
@@ -65,12 +66,21 @@ typedef struct actor_ops {
     size_t handler_count;
 } actor_ops_t;
 
+/* How the actor port's streams are driven. Both speak the same wire format. */
+typedef enum actor_transport_engine {
+    ACTOR_TRANSPORT_NNG = 0, /* nng's TCP streams on nng's threads: the default */
+    /* Plain sockets on the runtime's I/O thread: no thread of its own. nng starts about a dozen
+     * threads at its first use (~1.7 ms of CPU here), which a process living for one task (an
+     * executor) cannot amortise. */
+    ACTOR_TRANSPORT_IO_LOOP,
+} actor_transport_engine_t;
+
 /* Runtime configuration; zero-initialise and set what you need, or use the defaults below. */
 typedef struct actor_runtime_options {
     /* Worker threads. 0 = none: the thread calling actor_settle() runs every actor, which makes
      * in-process tests fully deterministic. Negative = one per core. */
     int workers;
-    /* Address of the actor port (nng TCP). NULL = "127.0.0.1". "0.0.0.0" binds every address and
+    /* Address of the actor port (TCP). NULL = "127.0.0.1". "0.0.0.0" binds every address and
      * advertises 127.0.0.1 unless advertise_ip is set. */
     const char *ip;
     const char *advertise_ip;
@@ -78,6 +88,7 @@ typedef struct actor_runtime_options {
     int port;
     /* Largest message accepted from or sent to a peer, in bytes. 0 = 64 MiB. */
     size_t max_message_bytes;
+    actor_transport_engine_t transport;
 } actor_runtime_options_t;
 
 /* Defaults: one worker per core, no transport. */

@@ -332,8 +332,8 @@ actor_err_t actor_runtime_start(const actor_runtime_options_t *opts)
     if (err != ACTOR_OK)
         goto fail;
     if (opts->port >= 0) {
-        err = transport_start(opts->ip ? opts->ip : "127.0.0.1", opts->advertise_ip,
-                              (uint16_t)opts->port, &rt.ip, &rt.port);
+        err = transport_start(opts->transport, opts->ip ? opts->ip : "127.0.0.1",
+                              opts->advertise_ip, (uint16_t)opts->port, &rt.ip, &rt.port);
         if (err != ACTOR_OK)
             goto fail_stop_io;
     }

@@ -1,11 +1,13 @@
 /*
- * transport.h: messages between processes over nng TCP streams (runtime-internal).
+ * transport.h: messages between processes over TCP streams (runtime-internal).
  *
- * Each process listens on its actor port. To reach a peer, a process dials the peer's actor port
- * once and keeps the stream; messages flow from dialler to acceptor only (libprocess does the
- * same), in the record format of frame.h. Messages queued while a write is in flight go out
- * together in the next write, so under load one nng operation (~30 us of cross-thread wake-ups on
- * this kind of machine) carries hundreds of messages instead of one.
+ * Each process listens on its actor port, through one of two engines (transport_int.h): nng's
+ * streams, or plain sockets on the runtime's I/O loop for processes that live briefly. To reach a
+ * peer, a process dials the peer's actor port once and keeps the stream; messages flow from dialler
+ * to acceptor only (libprocess does the same), in the record format of frame.h. Messages queued
+ * while a write is in flight go out together in the next write, so under load one nng operation
+ * (~30 us of cross-thread wake-ups on this kind of machine) carries hundreds of messages instead of
+ * one.
  *
  * Links to remote actors ride on the outgoing stream: when it breaks (the peer process died or
  * the network failed) or cannot be made, every actor linked through it gets `exited`. A relink
@@ -16,12 +18,15 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "actor/actor.h"
 #include "actor/pid.h"
 
-/* Listens on bind_ip:port (0 = any free port). *ip and *port receive the advertised address:
- * advertise_ip if given, else bind_ip, else 127.0.0.1 for a wildcard bind. */
-actor_err_t transport_start(const char *bind_ip, const char *advertise_ip, uint16_t port,
-                            uint32_t *ip, uint16_t *bound_port);
+/* Listens on bind_ip:port (0 = any free port) with the engine asked for. *ip and *port receive
+ * the advertised address: advertise_ip if given, else bind_ip, else 127.0.0.1 for a wildcard
+ * bind. The loop engine needs the I/O thread running. */
+actor_err_t transport_start(actor_transport_engine_t engine, const char *bind_ip,
+                            const char *advertise_ip, uint16_t port, uint32_t *ip,
+                            uint16_t *bound_port);
 
 /* Writes what is queued for peers first, waiting at most a second of real time (a peer that
  * cannot be reached drops its queue at once), then closes every stream and frees everything;

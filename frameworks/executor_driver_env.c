@@ -4,9 +4,7 @@
  * runtime, and a driver's whole run.
  */
 #include <arpa/inet.h>
-#include <nng/nng.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -98,29 +96,6 @@ actor_err_t executor_driver_options_from_env(executor_driver_options_t *opts, ch
     return ACTOR_OK;
 }
 
-/* Starts nng's threads (its poll thread, task queues, resolvers, timers: all at its first use)
- * with SCHED_BATCH, then puts the calling thread back. Because nng 1.5.2 puts a new socket in
- * its epoll set before bind or connect, and an unconnected socket reports EPOLLHUP at once and
- * again on every epoll_wait: a poll thread that wakes up and preempts the thread arming the
- * socket spins until that thread runs again. In a new executor that happened twice (its listener
- * and its dial to the agent), about a thousand epoll_wait calls per executor under load. A
- * SCHED_BATCH thread never preempts on wake-up, so the arming thread finishes first; nng's
- * threads otherwise run as usual. Only from SCHED_OTHER (a real-time caller is left alone); a
- * failure only loses the optimisation. */
-static void start_nng_threads_batch(void)
-{
-    int policy = 0;
-    struct sched_param saved, batch = {0};
-    if (pthread_getschedparam(pthread_self(), &policy, &saved) != 0 || policy != SCHED_OTHER ||
-        pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch) != 0)
-        return;
-    nng_aio *aio = NULL;
-    if (nng_aio_alloc(&aio, NULL, NULL) == 0) /* initialises nng: its threads inherit the policy */
-        nng_aio_free(aio);
-    if (pthread_setschedparam(pthread_self(), SCHED_OTHER, &saved) != 0)
-        LOG_WARNING("Cannot put the main thread back to SCHED_OTHER: it stays SCHED_BATCH");
-}
-
 actor_err_t executor_driver_runtime_start(const executor_driver_options_t *opts, char *err,
                                           size_t err_len)
 {
@@ -129,12 +104,14 @@ actor_err_t executor_driver_runtime_start(const executor_driver_options_t *opts,
     inet_ntop(AF_INET, &addr, ip, sizeof(ip));
     /* What actor_daemon_start does, with one worker instead of one per core: an executor's
      * actors are idle most of the time and hundreds of executors share the agent's cores, so
-     * more workers would only be more threads to start and more idle polling. */
+     * more workers would only be more threads to start and more idle polling. For the same
+     * reason its streams run on the runtime's I/O thread rather than on nng's dozen threads,
+     * whose start-up was most of an executor's own CPU. */
     actor_daemon_prepare();
-    start_nng_threads_batch();
     actor_runtime_options_t ro;
     actor_runtime_options_init(&ro);
     ro.workers = 1;
+    ro.transport = ACTOR_TRANSPORT_IO_LOOP;
     ro.ip = ip;
     ro.port = 0;
     actor_err_t rc = actor_runtime_start(&ro);

@@ -3,7 +3,11 @@
  * and stop its runtime at once (what is queued must still arrive). The relink tests play the peer
  * on raw sockets instead, so that a stream can be left unread, as a partition leaves it.
  * Multi-process tests cannot avoid waiting: they wait on a condition with a deadline, never a
- * fixed sleep. */
+ * fixed sleep.
+ *
+ * The same tests run once per pair of engines (ctest registers each): TEST_TRANSPORT names this
+ * process's engine and TEST_PEER_TRANSPORT the peer processes' ("nng", the default, or
+ * "io_loop"), so both engines are tested alone and talking to each other. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +33,23 @@
 
 extern char **environ;
 
+/* ---- engines ---- */
+
+static actor_transport_engine_t engine_from(const char *variable)
+{
+    const char *name = getenv(variable);
+    return name != NULL && strcmp(name, "io_loop") == 0 ? ACTOR_TRANSPORT_IO_LOOP
+                                                        : ACTOR_TRANSPORT_NNG;
+}
+
+/* The runtime options of the test process (peer false) or of a peer process. */
+static void options_for(actor_runtime_options_t *opts, bool peer)
+{
+    actor_runtime_options_init(opts);
+    opts->transport = engine_from(
+        peer && getenv("TEST_PEER_TRANSPORT") != NULL ? "TEST_PEER_TRANSPORT" : "TEST_TRANSPORT");
+}
+
 /* ---- the peer process ---- */
 
 static void echo_on_ping(actor_t *self, void *state, const actor_pid_t *from,
@@ -50,7 +71,7 @@ static const actor_ops_t echo_ops = {.name = "echo", .handlers = echo_handlers, 
 static int run_peer(int listen_port)
 {
     actor_runtime_options_t opts;
-    actor_runtime_options_init(&opts);
+    options_for(&opts, true);
     opts.workers = 1;
     opts.port = listen_port;
     opts.max_message_bytes = 1 << 20;
@@ -114,7 +135,7 @@ static void call_send_burst(actor_t *self, void *state, void *arg)
 static int run_send_and_stop(int sink_port)
 {
     actor_runtime_options_t opts;
-    actor_runtime_options_init(&opts);
+    options_for(&opts, true);
     opts.workers = 1;
     opts.port = 0;
     if (actor_runtime_start(&opts) != ACTOR_OK)
@@ -205,7 +226,7 @@ static uint16_t start_peer(pid_t *child)
 static int start_client(fixture_t *fx)
 {
     actor_runtime_options_t opts;
-    actor_runtime_options_init(&opts);
+    options_for(&opts, false);
     opts.workers = 1;
     opts.port = 0;
     if (actor_runtime_start(&opts) != ACTOR_OK)

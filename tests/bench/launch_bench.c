@@ -5,11 +5,16 @@
  * isolation, mesos-executor from this binary's directory) and a framework on the scheduler
  * driver. The framework launches --tasks tasks of `true` as offers allow (all of them fit in the
  * first offer) and waits for every TASK_FINISHED; the figure is tasks per second from the first
- * ACCEPT to the last TASK_FINISHED. Beside it, in the same run, the baseline: a bare
- * posix_spawn+waitpid loop of /bin/true with two children in flight. Each task costs two spawns
- * (its executor and its command), so half the baseline is the ceiling. Because the machine may
- * be shared, the CPU time of each side is given too: the bench process (master, agent, framework)
- * and its reaped descendants (executors and tasks), per task, beside the CPU of one bare spawn.
+ * ACCEPT to the last TASK_FINISHED. Tasks are in argv form (/bin/true itself, as the baseline
+ * spawns it); --shell gives them in shell form, `sh -c true`, which costs a third spawn.
+ * --isolation is the agent's flag; the default is cgroups/cpu,cgroups/mem where this process can
+ * make cgroups (root, with v1's cpu and memory hierarchies mounted), so the figure includes
+ * cgroup set-up and teardown, else posix/cpu,posix/mem. Beside it, in the same run, the baseline: a
+ * bare posix_spawn+waitpid loop of /bin/true with two children in flight. Each task costs two
+ * spawns (its executor and its command), so half the baseline is the ceiling. Because the machine
+ * may be shared, the CPU time of each side is given too: the bench process (master, agent,
+ * framework) and its reaped descendants (executors and tasks), per task, beside the CPU of one bare
+ * spawn.
  *
  * The agent's work directory (sandboxes) is a new directory under --work_dir (default /tmp),
  * removed at the end. On an ext4 without a journal (the machine these figures were first taken
@@ -20,7 +25,8 @@
  * --threads adds, on stderr, the CPU of the bench process's threads by name (the runtime's
  * workers, the launcher threads that spawn executors, nng's threads).
  *
- *   build/bin/launch-bench [--tasks=1000] [--work_dir=/tmp] [--threads]
+ *   build/bin/launch-bench [--tasks=1000] [--work_dir=/tmp] [--isolation=...] [--shell]
+ *                          [--threads]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -140,14 +146,26 @@ static void print_thread_cpu(int tasks)
                 groups[i].threads, groups[i].ms / tasks);
 }
 
+/* cgroups when this process can make them: root, and v1's cpu and memory hierarchies. */
+static const char *default_isolation(void)
+{
+    if (geteuid() == 0 && access("/sys/fs/cgroup/cpu", W_OK) == 0 &&
+        access("/sys/fs/cgroup/memory", W_OK) == 0)
+        return "cgroups/cpu,cgroups/mem";
+    return "posix/cpu,posix/mem";
+}
+
 typedef struct bench {
     int tasks;
+    bool shell;
     int launched, finished, failed;
     double first_accept, last_finished;
     scheduler_resources_t res;
     pthread_mutex_t lock;
     pthread_cond_t cond;
 } bench_t;
+
+static char *argv_true[] = {"true"};
 
 static void on_offers(scheduler_driver_t *d, void *user, const Mesos__Offer *const *offers,
                       size_t count)
@@ -168,6 +186,12 @@ static void on_offers(scheduler_driver_t *d, void *user, const Mesos__Offer *con
             snprintf(names[n], sizeof(names[n]), "true-%d", b->launched++);
             scheduler_task_init(&tasks[n], names[n], names[n], offers[i]->agent_id->value, "true",
                                 b->res.items, b->res.count);
+            if (!b->shell) {
+                tasks[n].command.shell = false;
+                tasks[n].command.value = "/bin/true";
+                tasks[n].command.n_arguments = 1;
+                tasks[n].command.arguments = argv_true;
+            }
             infos[n] = &tasks[n].info;
             n++;
         }
@@ -207,9 +231,14 @@ int main(int argc, char **argv)
     bench_t b = {.tasks = 1000};
     const char *parent = "/tmp";
     bool threads = false;
+    const char *isolation = default_isolation();
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--tasks=", 8) == 0)
             b.tasks = atoi(argv[i] + 8);
+        else if (strncmp(argv[i], "--isolation=", 12) == 0)
+            isolation = argv[i] + 12;
+        else if (strcmp(argv[i], "--shell") == 0)
+            b.shell = true;
         else if (strncmp(argv[i], "--work_dir=", 11) == 0)
             parent = argv[i] + 11;
         else if (strcmp(argv[i], "--threads") == 0)
@@ -218,7 +247,8 @@ int main(int argc, char **argv)
             b.tasks = 0;
     }
     if (b.tasks <= 0) {
-        fprintf(stderr, "usage: launch-bench [--tasks=N] [--work_dir=DIR] [--threads]\n");
+        fprintf(stderr, "usage: launch-bench [--tasks=N] [--work_dir=DIR] [--isolation=LIST] "
+                        "[--shell] [--threads]\n");
         return 1;
     }
     char self[PATH_MAX], err[512] = "";
@@ -257,6 +287,9 @@ int main(int argc, char **argv)
     ao.master = master_pid;
     ao.work_dir = work_dir;
     ao.launcher_dir = bin_dir;
+    ao.isolation = isolation;
+    fprintf(stderr, "launch-bench: %d tasks in %s form, --isolation=%s\n", b.tasks,
+            b.shell ? "shell" : "argv", isolation);
     ao.resources = "cpus:2;mem:65536;disk:1024;ports:[31000-32000]";
     actor_pid_t agent;
     if (agent_start(&ao, &agent, err, sizeof(err)) != ACTOR_OK) {

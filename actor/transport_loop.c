@@ -1,0 +1,392 @@
+/*
+ * transport_loop.c: the transport's light engine: plain non-blocking sockets watched by the
+ * runtime's I/O loop (io.h), so that it starts no thread of its own (transport_int.h says why).
+ *
+ * Every socket call runs on the I/O thread. The hooks transport.c calls from other threads only
+ * queue a `kick` there (one at a time per peer), which dials an IDLE peer that has something to
+ * send or a link to keep, or writes what a CONNECTED one has queued. A peer's one watcher sees
+ * the connect complete (writable), room to write again (writable, while a write is short) and the
+ * stream breaking (readable: peers never write on streams they accepted). Everything here is
+ * done under the peer's lock; a stream that breaks is released at once, so CLOSING never lasts.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "actor/io.h"
+#include "actor/log.h"
+#include "actor/transport_int.h"
+
+#define ACCEPT_PAUSE_S 0.1 /* after a failed accept (out of descriptors, say) */
+
+typedef struct loop_conn {
+    int fd;
+    ev_io watcher;
+    uint8_t *buf;
+    in_decoder_t in;
+    struct loop_conn *next, *prev;
+} loop_conn_t;
+
+/* Touched on the I/O thread only, once listen() returned. */
+static struct {
+    int listen_fd;
+    ev_io accept_watcher;
+    ev_timer accept_pause;
+    loop_conn_t *conns;
+    /* The stop handshake with the thread calling transport_stop. */
+    pthread_mutex_t stop_lock;
+    pthread_cond_t stop_cv;
+    bool stopped;
+} lp = {
+    .listen_fd = -1, .stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cv = PTHREAD_COND_INITIALIZER};
+
+/* ---- outgoing ---- */
+
+static void watch(peer_t *p, int events)
+{
+    ev_io *w = &p->e.loop.watcher;
+    if (ev_is_active(w) && w->events == events)
+        return;
+    ev_io_stop(actor_io_loop(), w);
+    ev_io_set(w, p->e.loop.fd, events);
+    ev_io_start(actor_io_loop(), w);
+}
+
+/* Releases the peer's socket; the peer is IDLE. */
+static void release_stream(peer_t *p)
+{
+    ev_io_stop(actor_io_loop(), &p->e.loop.watcher);
+    if (p->e.loop.fd >= 0)
+        close(p->e.loop.fd);
+    p->e.loop.fd = -1;
+    p->state = PEER_IDLE;
+}
+
+static void peer_break(peer_t *p, const char *why, int err)
+{
+    peer_broke(p, why, err != 0 ? strerror(err) : "end of stream");
+    release_stream(p);
+}
+
+/* Writes what is queued until it is all written or the socket is full. */
+static void write_some(peer_t *p)
+{
+    const uint8_t *data;
+    size_t len;
+    while (peer_next_write(p, &data, &len)) {
+        ssize_t n = send(p->e.loop.fd, data, len, MSG_NOSIGNAL);
+        if (n > 0) {
+            peer_wrote(p, (size_t)n);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            watch(p, EV_READ | EV_WRITE);
+            return;
+        } else {
+            peer_break(p, "write failed", n < 0 ? errno : EPIPE);
+            return;
+        }
+    }
+    watch(p, EV_READ);
+}
+
+static void on_connected(peer_t *p)
+{
+    if (!peer_connected(p)) {
+        release_stream(p);
+        peer_dial_failed(p, transport_is_stopping() ? "stopping" : "out of memory");
+        return;
+    }
+    write_some(p);
+}
+
+static void dial_failed(peer_t *p, int err)
+{
+    release_stream(p);
+    peer_dial_failed(p, strerror(err));
+}
+
+static void start_connect(peer_t *p)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        dial_failed(p, errno);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons(p->port), .sin_addr.s_addr = htonl(p->ip)};
+    p->e.loop.fd = fd;
+    p->state = PEER_CONNECTING;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+        on_connected(p);
+    else if (errno == EINPROGRESS)
+        watch(p, EV_WRITE);
+    else
+        dial_failed(p, errno);
+}
+
+static void on_peer_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    peer_t *p = w->data;
+    pthread_mutex_lock(&p->lock);
+    if (p->state == PEER_CONNECTING) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (getsockopt(p->e.loop.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+            err = errno;
+        if (err != 0)
+            dial_failed(p, err);
+        else
+            on_connected(p);
+    } else if (p->state == PEER_CONNECTED) {
+        if (revents & EV_READ) {
+            uint8_t probe[64];
+            ssize_t n = recv(p->e.loop.fd, probe, sizeof(probe), 0);
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                peer_break(p, "closed by peer", n < 0 ? errno : 0);
+            /* else stray bytes: peers never write here; ignore them */
+        }
+        if (p->state == PEER_CONNECTED && (revents & EV_WRITE))
+            write_some(p);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void on_kick(void *arg)
+{
+    peer_t *p = arg;
+    pthread_mutex_lock(&p->lock);
+    p->e.loop.kick_queued = false;
+    if (!transport_is_stopping()) {
+        if (p->e.loop.fresh_stream && p->state == PEER_CONNECTED)
+            peer_drop_inflight(p);
+        if (p->e.loop.fresh_stream && p->state != PEER_IDLE)
+            release_stream(p);
+        p->e.loop.fresh_stream = false;
+        if (p->state == PEER_IDLE && peer_wants_stream(p))
+            start_connect(p);
+        else if (p->state == PEER_CONNECTED)
+            write_some(p);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Lock held. A kick that cannot be queued (no memory) leaves the queue for the next one, unless
+ * nothing would come: an IDLE peer's waiting messages and links are failed then. */
+static void queue_kick(peer_t *p)
+{
+    if (p->e.loop.kick_queued || transport_is_stopping())
+        return;
+    if (actor_io_call(on_kick, p) == ACTOR_OK)
+        p->e.loop.kick_queued = true;
+    else if (p->state == PEER_IDLE)
+        peer_dial_failed(p, "out of memory");
+}
+
+static void engine_wake(peer_t *p)
+{
+    queue_kick(p);
+}
+
+static void engine_relink(peer_t *p)
+{
+    p->e.loop.fresh_stream = p->state != PEER_IDLE;
+    queue_kick(p);
+}
+
+static bool engine_peer_init(peer_t *p)
+{
+    p->e.loop.fd = -1;
+    ev_io_init(&p->e.loop.watcher, on_peer_io, -1, 0);
+    p->e.loop.watcher.data = p;
+    return true;
+}
+
+static void engine_peer_fini(peer_t *p)
+{
+    (void)p; /* the socket went in engine_stop */
+}
+
+/* ---- incoming ---- */
+
+static void conn_close(loop_conn_t *c)
+{
+    ev_io_stop(actor_io_loop(), &c->watcher);
+    close(c->fd);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        lp.conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    in_decoder_fini(&c->in);
+    free(c->buf);
+    free(c);
+}
+
+static void on_conn_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop, (void)revents;
+    loop_conn_t *c = w->data;
+    ssize_t n = read(c->fd, c->buf, TRANSPORT_RECV_CHUNK);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        in_decoder_ended(&c->in);
+        conn_close(c);
+    } else if (!in_decoder_feed(&c->in, c->buf, (size_t)n)) {
+        conn_close(c);
+    }
+}
+
+static void conn_open(int fd, const struct sockaddr_in *from)
+{
+    loop_conn_t *c = calloc(1, sizeof(*c));
+    if (c == NULL || (c->buf = malloc(TRANSPORT_RECV_CHUNK)) == NULL) {
+        LOG_ERROR("Out of memory accepting a connection");
+        free(c);
+        close(fd);
+        return;
+    }
+    char remote[64];
+    uint32_t ip = ntohl(from->sin_addr.s_addr);
+    snprintf(remote, sizeof(remote), "%u.%u.%u.%u:%u", ip >> 24, (ip >> 16) & 0xff,
+             (ip >> 8) & 0xff, ip & 0xff, ntohs(from->sin_port));
+    in_decoder_init(&c->in, remote);
+    c->fd = fd;
+    c->next = lp.conns;
+    if (lp.conns != NULL)
+        lp.conns->prev = c;
+    lp.conns = c;
+    ev_io_init(&c->watcher, on_conn_readable, fd, EV_READ);
+    c->watcher.data = c;
+    ev_io_start(actor_io_loop(), &c->watcher);
+}
+
+static void on_accept_pause_over(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w, (void)revents;
+    ev_io_start(loop, &lp.accept_watcher);
+}
+
+static void on_acceptable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    for (;;) {
+        struct sockaddr_in from;
+        socklen_t len = sizeof(from);
+        int fd = accept4(w->fd, (struct sockaddr *)&from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            conn_open(fd, &from);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            /* Out of descriptors, say: wait a little rather than go deaf or spin. */
+            transport_warn_accept(strerror(errno));
+            ev_io_stop(loop, w);
+            ev_timer_set(&lp.accept_pause, ACCEPT_PAUSE_S, 0);
+            ev_timer_start(loop, &lp.accept_pause);
+        }
+        return;
+    }
+}
+
+/* ---- lifecycle ---- */
+
+static void start_accepting(void *unused)
+{
+    (void)unused;
+    ev_io_init(&lp.accept_watcher, on_acceptable, lp.listen_fd, EV_READ);
+    ev_timer_init(&lp.accept_pause, on_accept_pause_over, ACCEPT_PAUSE_S, 0);
+    ev_io_start(actor_io_loop(), &lp.accept_watcher);
+}
+
+static actor_err_t engine_listen(const char *bind_ip, uint16_t port, uint16_t *bound)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+    if (inet_pton(AF_INET, bind_ip, &sa.sin_addr) != 1)
+        return ACTOR_EINVAL;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return ACTOR_ESYSTEM;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    socklen_t len = sizeof(sa);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, SOMAXCONN) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
+        int err = errno;
+        LOG_ERROR("Failed to listen on tcp://%s:%u: %s", bind_ip, port, strerror(err));
+        close(fd);
+        return err == EADDRINUSE ? ACTOR_EADDRINUSE : ACTOR_ESYSTEM;
+    }
+    *bound = ntohs(sa.sin_port);
+    lp.listen_fd = fd;
+    lp.conns = NULL;
+    lp.stopped = false;
+    actor_err_t err = actor_io_call(start_accepting, NULL);
+    if (err != ACTOR_OK) {
+        close(fd);
+        lp.listen_fd = -1;
+    }
+    return err;
+}
+
+static void peer_stop(peer_t *p)
+{
+    pthread_mutex_lock(&p->lock);
+    if (p->e.loop.fd >= 0)
+        release_stream(p);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* On the I/O thread: closes everything. */
+static void stop_everything(void *unused)
+{
+    (void)unused;
+    ev_io_stop(actor_io_loop(), &lp.accept_watcher);
+    ev_timer_stop(actor_io_loop(), &lp.accept_pause);
+    close(lp.listen_fd);
+    lp.listen_fd = -1;
+    while (lp.conns != NULL)
+        conn_close(lp.conns);
+    transport_each_peer(peer_stop);
+    pthread_mutex_lock(&lp.stop_lock);
+    lp.stopped = true;
+    pthread_cond_broadcast(&lp.stop_cv);
+    pthread_mutex_unlock(&lp.stop_lock);
+}
+
+static void engine_stop(void)
+{
+    actor_err_t err;
+    while ((err = actor_io_call(stop_everything, NULL)) == ACTOR_ENOMEM)
+        sched_yield(); /* the sockets must be closed on the loop's thread */
+    if (err != ACTOR_OK)
+        return; /* the runtime stops the transport before the loop: not reached */
+    pthread_mutex_lock(&lp.stop_lock);
+    while (!lp.stopped)
+        pthread_cond_wait(&lp.stop_cv, &lp.stop_lock);
+    pthread_mutex_unlock(&lp.stop_lock);
+}
+
+const transport_engine_t transport_loop_engine = {
+    .name = "loop",
+    .listen = engine_listen,
+    .peer_init = engine_peer_init,
+    .peer_fini = engine_peer_fini,
+    .wake = engine_wake,
+    .relink = engine_relink,
+    .stop = engine_stop,
+};
