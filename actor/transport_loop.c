@@ -2,9 +2,10 @@
  * transport_loop.c: the transport's light engine: plain non-blocking sockets watched by the
  * runtime's I/O loop (io.h), so that it starts no thread of its own (transport_int.h says why).
  *
- * Every socket call runs on the I/O thread. The hooks transport.c calls from other threads only
- * queue a `kick` there (one at a time per peer), which dials an IDLE peer that has something to
- * send or a link to keep, or writes what a CONNECTED one has queued. A peer's one watcher sees
+ * Socket calls run on the I/O thread, but for writes on a connected stream (engine_wake). The
+ * hooks transport.c calls from other threads otherwise queue a `kick` there (one at a time per
+ * peer), which dials an IDLE peer that has something to send or a link to keep, or writes what a
+ * CONNECTED one has queued. A peer's one watcher sees
  * the connect complete (writable), room to write again (writable, while a write is short) and the
  * stream breaking (readable: peers never write on streams they accepted). Everything here is
  * done under the peer's lock; a stream that breaks is released at once, so CLOSING never lasts.
@@ -18,13 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "actor/io.h"
 #include "actor/log.h"
 #include "actor/transport_int.h"
 
-#define ACCEPT_PAUSE_S 0.1 /* after a failed accept (out of descriptors, say) */
+#define ACCEPT_PAUSE_S    0.1 /* after a failed accept (out of descriptors, say) */
+#define RANDOM_PORT_TRIES 32  /* before a bind to any free port leaves the choice to the kernel */
 
 typedef struct loop_conn {
     int fd;
@@ -75,26 +78,36 @@ static void peer_break(peer_t *p, const char *why, int err)
     release_stream(p);
 }
 
-/* Writes what is queued until it is all written or the socket is full. */
-static void write_some(peer_t *p)
+/* Writes what is queued until it is all written (returns 0) or the socket is full (EAGAIN), or
+ * the write fails (its errno). Touches no watcher, so any thread may call it, lock held. */
+static int send_queued(peer_t *p)
 {
     const uint8_t *data;
     size_t len;
     while (peer_next_write(p, &data, &len)) {
         ssize_t n = send(p->e.loop.fd, data, len, MSG_NOSIGNAL);
-        if (n > 0) {
+        if (n > 0)
             peer_wrote(p, (size_t)n);
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            watch(p, EV_READ | EV_WRITE);
-            return;
-        } else {
-            peer_break(p, "write failed", n < 0 ? errno : EPIPE);
-            return;
-        }
+        else if (n < 0 && errno == EWOULDBLOCK)
+            return EAGAIN;
+        else if (n < 0 && errno != EINTR)
+            return errno;
+        else if (n == 0)
+            return EPIPE;
     }
-    watch(p, EV_READ);
+    return 0;
+}
+
+/* On the I/O thread: writes what is queued, watching for room when the socket is full. */
+static void write_some(peer_t *p)
+{
+    int err = send_queued(p);
+    if (err == 0)
+        watch(p, EV_READ);
+    else if (err == EAGAIN)
+        watch(p, EV_READ | EV_WRITE);
+    else
+        peer_break(p, "write failed", err);
 }
 
 static void on_connected(peer_t *p)
@@ -193,8 +206,15 @@ static void queue_kick(peer_t *p)
         peer_dial_failed(p, "out of memory");
 }
 
+/* A connected stream is written at once from the sending thread: handing each message to the
+ * I/O thread would cost a wake-up of it per message (an executor's run is a few messages, each
+ * wake-up a pair of context switches). Only a full socket or a failure is left to the I/O
+ * thread, which owns the watcher. */
 static void engine_wake(peer_t *p)
 {
+    if (p->state == PEER_CONNECTED && !p->e.loop.fresh_stream && !p->e.loop.kick_queued &&
+        send_queued(p) == 0)
+        return;
     queue_kick(p);
 }
 
@@ -313,6 +333,43 @@ static void start_accepting(void *unused)
     ev_io_start(actor_io_loop(), &lp.accept_watcher);
 }
 
+/* The kernel's ephemeral port range, where a bind to port 0 would land. */
+static void ephemeral_range(unsigned *low, unsigned *high)
+{
+    *low = 32768, *high = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    unsigned a, b;
+    if (f != NULL && fscanf(f, "%u %u", &a, &b) == 2 && a > 0 && a < b && b < 65536)
+        *low = a, *high = b;
+    if (f != NULL)
+        fclose(f);
+}
+
+/* Binds fd to a free port drawn at random from the ephemeral range, else (after
+ * RANDOM_PORT_TRIES ports in use) to whatever port the kernel finds. Why not port 0 at once: the
+ * kernel looks for a free port by walking up from a random one, skipping every port held, even
+ * by TIME_WAIT; a host that has run thousands of executors holds thousands of such ports in
+ * runs, and that walk cost more CPU than the rest of an executor's start (measured with perf:
+ * inet_bind2_bucket_find and inet_bhash2_conflict). A random probe checks one port. */
+static int bind_any_port(int fd, struct sockaddr_in *sa)
+{
+    unsigned low, high;
+    ephemeral_range(&low, &high);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint32_t x = (uint32_t)getpid() * 2654435761u ^ (uint32_t)now.tv_nsec;
+    for (int i = 0; i < RANDOM_PORT_TRIES; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5; /* xorshift32 */
+        sa->sin_port = htons((uint16_t)(low + x % (high - low + 1)));
+        if (bind(fd, (struct sockaddr *)sa, sizeof(*sa)) == 0)
+            return 0;
+        if (errno != EADDRINUSE)
+            break;
+    }
+    sa->sin_port = 0;
+    return bind(fd, (struct sockaddr *)sa, sizeof(*sa));
+}
+
 static actor_err_t engine_listen(const char *bind_ip, uint16_t port, uint16_t *bound)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -324,7 +381,8 @@ static actor_err_t engine_listen(const char *bind_ip, uint16_t port, uint16_t *b
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     socklen_t len = sizeof(sa);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, SOMAXCONN) != 0 ||
+    int rc = port == 0 ? bind_any_port(fd, &sa) : bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    if (rc != 0 || listen(fd, SOMAXCONN) != 0 ||
         getsockname(fd, (struct sockaddr *)&sa, &len) != 0) {
         int err = errno;
         LOG_ERROR("Failed to listen on tcp://%s:%u: %s", bind_ip, port, strerror(err));
