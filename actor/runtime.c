@@ -75,19 +75,22 @@ static actor_t *slot_take(void)
     uint32_t slot = rt.slot_count;
     if (slot / SLOT_CHUNK >= SLOT_CHUNKS_MAX)
         return NULL;
+    actor_t *chunk = atomic_load_explicit(&rt.chunks[slot / SLOT_CHUNK], memory_order_relaxed);
     if (slot % SLOT_CHUNK == 0) {
-        actor_t *chunk = calloc(SLOT_CHUNK, sizeof(actor_t));
+        /* Zeroed pages that nothing touches until their slots are taken: a process with a few
+         * actors (an executor) would otherwise fault in and initialise the whole chunk. A slot
+         * not yet taken reads as dead (generation 0, not alive) to a PID's slot hint. */
+        chunk = calloc(SLOT_CHUNK, sizeof(actor_t));
         if (chunk == NULL)
             return NULL;
-        for (uint32_t i = 0; i < SLOT_CHUNK; i++) {
-            mpsc_init(&chunk[i].mailbox);
-            chunk[i].slot = slot + i;
-            pthread_mutex_init(&chunk[i].link_lock, NULL);
-        }
         atomic_store_explicit(&rt.chunks[slot / SLOT_CHUNK], chunk, memory_order_release);
     }
+    a = &chunk[slot % SLOT_CHUNK];
+    mpsc_init(&a->mailbox);
+    a->slot = slot;
+    pthread_mutex_init(&a->link_lock, NULL);
     rt.slot_count++;
-    return rt_slot(slot);
+    return a;
 }
 
 /* Returns the slot to the tail of the free list, so that reuse comes as late as possible.

@@ -27,8 +27,6 @@
 #include "actor/frame.h"
 #include "actor/pid.h"
 
-#define TRANSPORT_RECV_CHUNK (256u << 10) /* bytes read from an incoming stream at a time */
-
 typedef struct outbuf {
     uint8_t *data;
     size_t len, cap;

@@ -26,8 +26,11 @@
 #include "actor/log.h"
 #include "actor/transport_int.h"
 
-#define ACCEPT_PAUSE_S    0.1 /* after a failed accept (out of descriptors, say) */
-#define RANDOM_PORT_TRIES 32  /* before a bind to any free port leaves the choice to the kernel */
+#define ACCEPT_PAUSE_S 0.1 /* after a failed accept (out of descriptors, say) */
+/* Bytes read from an incoming stream at a time: under malloc's mmap threshold, so that a stream
+ * costs no mmap and munmap (a light process has few streams and little traffic). */
+#define RECV_CHUNK        (64u << 10)
+#define RANDOM_PORT_TRIES 32 /* before a bind to any free port leaves the choice to the kernel */
 
 typedef struct loop_conn {
     int fd;
@@ -258,7 +261,7 @@ static void on_conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop, (void)revents;
     loop_conn_t *c = w->data;
-    ssize_t n = read(c->fd, c->buf, TRANSPORT_RECV_CHUNK);
+    ssize_t n = read(c->fd, c->buf, RECV_CHUNK);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -272,7 +275,7 @@ static void on_conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void conn_open(int fd, const struct sockaddr_in *from)
 {
     loop_conn_t *c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->buf = malloc(TRANSPORT_RECV_CHUNK)) == NULL) {
+    if (c == NULL || (c->buf = malloc(RECV_CHUNK)) == NULL) {
         LOG_ERROR("Out of memory accepting a connection");
         free(c);
         close(fd);

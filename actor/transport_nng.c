@@ -22,6 +22,8 @@
 #include "actor/log.h"
 #include "actor/transport_int.h"
 
+#define RECV_CHUNK (256u << 10) /* bytes read from an incoming stream at a time */
+
 typedef struct in_conn {
     nng_stream *stream;
     nng_aio *recv_aio;
@@ -260,7 +262,7 @@ static void in_conn_free(in_conn_t *c)
 
 static void in_conn_start_recv(in_conn_t *c)
 {
-    nng_iov iov = {.iov_buf = c->buf, .iov_len = TRANSPORT_RECV_CHUNK};
+    nng_iov iov = {.iov_buf = c->buf, .iov_len = RECV_CHUNK};
     nng_aio_set_iov(c->recv_aio, 1, &iov);
     nng_stream_recv(c->stream, c->recv_aio);
 }
@@ -323,7 +325,7 @@ static void on_accept(void *unused)
         return;
     nng_stream *s = nng_aio_get_output(ng.accept_aio, 0);
     in_conn_t *c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->buf = malloc(TRANSPORT_RECV_CHUNK)) == NULL ||
+    if (c == NULL || (c->buf = malloc(RECV_CHUNK)) == NULL ||
         nng_aio_alloc(&c->recv_aio, on_in_recv, c) != 0) {
         LOG_ERROR("Out of memory accepting a connection");
         nng_stream_free(s);
