@@ -78,6 +78,7 @@ typedef struct worker {
     actor_t *lifo;         /* the actor to run next, scheduled by the running one */
     unsigned lifo_streak;  /* consecutive LIFO runs, bounded so the global queue is not starved */
     unsigned turn_sends;   /* messages sent during the running actor's turn */
+    unsigned spin_rounds;  /* how long the next spin for work polls (scheduler.c) */
     _Atomic uint64_t sent; /* messages sent from this worker: written by it alone, so that the
                               hot path touches no cache line another core writes */
 } worker_t;

@@ -26,7 +26,8 @@
 #define RUN_BATCH   4096 /* events of one actor per turn */
 #define SEND_BUDGET 1024 /* messages one actor may send per turn before others get a go */
 #define LIFO_STREAK 64   /* LIFO turns before the global queue gets a look */
-#define SPIN_ROUNDS 4000 /* ~20-50 us of polling before a worker sleeps */
+#define SPIN_ROUNDS 4000 /* ~20-50 us of polling before a worker sleeps, at most */
+#define SPIN_MIN    64   /* the least a worker polls, so that it can learn spinning pays again */
 
 static _Thread_local worker_t *current_worker;
 static _Thread_local actor_t *current_actor;
@@ -228,16 +229,24 @@ static actor_t *next_ready(worker_t *w)
     return a;
 }
 
-/* Polls the global queue for a while; true if something showed up. */
-static bool spin_for_work(void)
+/* Polls the global queue for a while; true if something showed up. How long adapts: a spin
+ * that finds work sets the worker's next one back to SPIN_ROUNDS, one that finds none halves it
+ * (down to SPIN_MIN). Spinning saves a sleeping worker's wake-up (~30 us across cores here) when
+ * messages come back to back; when they come farther apart than a spin, as when the process
+ * shares the cores with many others (an agent starting executors), it only burns a core they
+ * need. */
+static bool spin_for_work(worker_t *w)
 {
     atomic_fetch_add_explicit(&rt.spinners, 1, memory_order_acq_rel);
     bool found = false;
-    for (int i = 0; i < SPIN_ROUNDS && !found; i++) {
+    for (unsigned i = 0; i < w->spin_rounds && !found; i++) {
         found = atomic_load_explicit(&rt.runq_peek, memory_order_acquire) != NULL;
         __builtin_ia32_pause();
     }
     atomic_fetch_sub_explicit(&rt.spinners, 1, memory_order_acq_rel);
+    w->spin_rounds = found                           ? SPIN_ROUNDS
+                     : w->spin_rounds / 2 > SPIN_MIN ? w->spin_rounds / 2
+                                                     : SPIN_MIN;
     return found;
 }
 
@@ -267,7 +276,7 @@ static void *worker_main(void *arg)
         /* A lone worker does not spin: the work it waits for comes from threads that need the
          * core it would burn (the I/O thread; on a one-core machine, everything), and an
          * executor's lone worker idles almost always. */
-        if (a == NULL && rt.worker_count > 1 && spin_for_work())
+        if (a == NULL && rt.worker_count > 1 && spin_for_work(w))
             continue;
         if (a == NULL)
             a = sleep_for_work();
@@ -291,6 +300,7 @@ actor_err_t scheduler_start(int workers)
         return ACTOR_ENOMEM;
     for (int i = 0; i < workers; i++) {
         rt.workers[i].index = i;
+        rt.workers[i].spin_rounds = SPIN_ROUNDS;
         if (pthread_create(&rt.workers[i].thread, NULL, worker_main, &rt.workers[i]) != 0) {
             rt.worker_count = i;
             scheduler_stop();
