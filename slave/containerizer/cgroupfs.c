@@ -238,8 +238,22 @@ actor_err_t cg_mkdir(const char *path, bool exist_ok, char *err, size_t err_len)
     return cz_errno(errnum);
 }
 
-/* A fake tree's directory: removes its plain files, unless it has a subdirectory (a cgroup that
- * is not ours to empty), which rmdir then reports. */
+/* Whether a fake tree's cgroup lists a process in its cgroup.procs: the kernel refuses to
+ * remove such a cgroup, and so does cg_rmdir(). */
+static bool plain_busy(const char *path)
+{
+    char procs[PATH_MAX], *text;
+    if (snprintf(procs, sizeof(procs), "%s/cgroup.procs", path) >= (int)sizeof(procs) ||
+        cz_read_file(procs, &text, NULL, NULL, 0) != ACTOR_OK)
+        return false;
+    bool busy = text[strspn(text, " \n")] != '\0';
+    free(text);
+    return busy;
+}
+
+/* A fake tree's directory: removes its files (the kernel's, which cgroupfs removes with the
+ * directory), unless it has a subdirectory (a cgroup that is not ours to empty), which rmdir
+ * then reports. */
 static void remove_plain_files(const char *path)
 {
     DIR *dir = opendir(path);
@@ -252,7 +266,7 @@ static void remove_plain_files(const char *path)
             de->d_type == DT_DIR && strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
     rewinddir(dir);
     while (!has_subdir && (de = readdir(dir)) != NULL) {
-        if (de->d_type == DT_REG)
+        if (de->d_type == DT_REG || de->d_type == DT_LNK)
             unlinkat(dirfd(dir), de->d_name, 0);
     }
     closedir(dir);
@@ -260,11 +274,14 @@ static void remove_plain_files(const char *path)
 
 actor_err_t cg_rmdir(bool plain, const char *path, char *err, size_t err_len)
 {
-    if (plain)
-        remove_plain_files(path);
-    if (rmdir(path) == 0)
-        return ACTOR_OK;
-    int errnum = errno;
+    int errnum = EBUSY;
+    if (!plain || !plain_busy(path)) {
+        if (plain)
+            remove_plain_files(path);
+        if (rmdir(path) == 0)
+            return ACTOR_OK;
+        errnum = errno;
+    }
     cz_errorf(err, err_len, "Failed to remove %s: %s", path, strerror(errnum));
     errno = errnum;
     return errnum == ENOTEMPTY ? ACTOR_EBUSY : cz_errno(errnum);

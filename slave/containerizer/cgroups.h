@@ -36,7 +36,8 @@
  * Fake trees: a root that is not on a cgroup filesystem but holds the hierarchy's files
  * (cgroup.controllers for v2, cgroup.procs in each v1 hierarchy) is taken for an imitation of
  * cgroupfs, which is how the tests drive v2 on machines without its controllers: control files
- * are then created when written, and destroying a cgroup also removes the files in it.
+ * are then created when written, destroying a cgroup also removes the files in it, and a cgroup
+ * whose cgroup.procs lists a process cannot be removed (the kernel's EBUSY).
  *
  * Errors are actor_err_t with a message in err (err_len bytes, always terminated; err may be
  * NULL): ACTOR_EINVAL for bad options, ids or values; ACTOR_ENOENT for a missing hierarchy,
@@ -98,9 +99,9 @@ cgroups_version_t cgroups_version(const cgroups_t *cg);
 
 /* Creates the container's cgroups and sets its limits. container_id: letters, digits, '_', '-',
  * '.' (not leading), at most 128 characters. cpus >= 0 and mem_bytes are the container's
- * resources (ignored unless the cpu or mem controller is on). Errors: ACTOR_EINVAL (bad id or
- * cpus), ACTOR_EEXIST (it exists in some hierarchy), ACTOR_ESYSTEM; on error nothing is left
- * behind. */
+ * resources (ignored unless the cpu or mem controller is on). A subtree removed since
+ * cgroups_open() (by cgroups_purge(), say) is made again. Errors: ACTOR_EINVAL (bad id or cpus),
+ * ACTOR_EEXIST (it exists in some hierarchy), ACTOR_ESYSTEM; on error nothing is left behind. */
 actor_err_t cgroups_create(cgroups_t *cg, const char *container_id, double cpus, uint64_t mem_bytes,
                            char *err, size_t err_len);
 
@@ -130,10 +131,12 @@ actor_err_t cgroups_usage(cgroups_t *cg, const char *container_id, container_usa
 actor_err_t cgroups_oom_killed(cgroups_t *cg, const char *container_id, bool *killed, char *err,
                                size_t err_len);
 
-/* Kills every process of the container and removes its cgroups. v1: freeze, SIGKILL every
- * process, thaw, until none is left (the freezer stops them from forking or exiting meanwhile,
- * so no pid is reused under us); v2: cgroup.kill, or the same loop with cgroup.freeze on kernels
- * before 5.14. Also removes what a create interrupted by a crash left in some hierarchies only.
+/* Kills every process of the container and removes its cgroups. A container with no process
+ * left (its executor exited and was reaped) is only removed: no freeze, no signal. Otherwise,
+ * v1: freeze, SIGKILL every process, thaw, until none is left (the freezer stops them from
+ * forking or exiting meanwhile, so no pid is reused under us); v2: cgroup.kill, or the same
+ * loop with cgroup.freeze on kernels before 5.14. Also removes what a create interrupted by a
+ * crash left in some hierarchies only.
  * Errors: ACTOR_EINVAL, ACTOR_ENOENT (the container exists in no hierarchy: nothing to do),
  * ACTOR_ETIMEDOUT (processes still there after destroy_timeout_ms; its cgroups stay and a later
  * call may finish), ACTOR_ESYSTEM. */

@@ -36,6 +36,13 @@ static actor_err_t check_cpus(double cpus, char *err, size_t err_len)
     return ACTOR_EINVAL;
 }
 
+/* The message for a container found in no hierarchy (or missing from one it must be in). */
+static actor_err_t no_container(const cgroups_t *cg, const char *id, char *err, size_t err_len)
+{
+    cz_errorf(err, err_len, "No container '%s' in cgroup %s", id, cg->hier[0].base);
+    return ACTOR_ENOENT;
+}
+
 /* How many hierarchies hold the container's cgroup. */
 static size_t present_in(const cgroups_t *cg, const char *id)
 {
@@ -51,10 +58,7 @@ static actor_err_t check_present(const cgroups_t *cg, const char *id, char *err,
     actor_err_t rc = check_id(id, err, err_len);
     if (rc != ACTOR_OK)
         return rc;
-    if (present_in(cg, id) == cg->count)
-        return ACTOR_OK;
-    cz_errorf(err, err_len, "No container '%s' in cgroup %s", id, cg->hier[0].base);
-    return ACTOR_ENOENT;
+    return present_in(cg, id) == cg->count ? ACTOR_OK : no_container(cg, id, err, err_len);
 }
 
 /* Removes the container's cgroup from the first n hierarchies, retrying while the kernel still
@@ -77,37 +81,53 @@ static actor_err_t remove_cgroups(const cgroups_t *cg, const char *id, size_t n,
     return ACTOR_OK;
 }
 
-actor_err_t cgroups_create(cgroups_t *cg, const char *container_id, double cpus, uint64_t mem_bytes,
-                           char *err, size_t err_len)
+/* Makes the container's cgroup in every hierarchy (one mkdir each: an existing one is
+ * ACTOR_EEXIST) and writes its limits; on error removes what it made. ACTOR_ENOENT means the
+ * subtree (or, v2, a controller in it) is gone. */
+static actor_err_t create_once(cgroups_t *cg, const char *id, double cpus, uint64_t mem_bytes,
+                               char *err, size_t err_len)
 {
-    actor_err_t rc = check_id(container_id, err, err_len);
-    if (rc == ACTOR_OK)
-        rc = check_cpus(cpus, err, err_len);
-    for (size_t i = 0; i < cg->count && rc == ACTOR_OK; i++)
-        rc = cg_subtree_ensure(cg, &cg->hier[i], err, err_len);
-    if (rc != ACTOR_OK)
-        return rc;
-    if (present_in(cg, container_id) > 0) {
-        cz_errorf(err, err_len, "Container '%s' exists already in cgroup %s", container_id,
-                  cg->hier[0].base);
-        return ACTOR_EEXIST;
-    }
+    actor_err_t rc = ACTOR_OK;
     size_t made = 0;
     for (; made < cg->count && rc == ACTOR_OK; made++) {
         char path[PATH_MAX];
-        rc = cg_path(path, sizeof(path), &cg->hier[made], container_id, NULL, err, err_len)
+        rc = cg_path(path, sizeof(path), &cg->hier[made], id, NULL, err, err_len)
                  ? cg_mkdir(path, false, err, err_len)
                  : ACTOR_EINVAL;
     }
     if (rc != ACTOR_OK)
         made--; /* the last one failed: not ours to remove */
     else
-        rc = cg->ops->set_limits(cg, container_id, cpus, mem_bytes, true, err, err_len);
+        rc = cg->ops->set_limits(cg, id, cpus, mem_bytes, true, err, err_len);
     if (rc != ACTOR_OK) {
         struct timespec deadline;
         cg_deadline(&deadline, cg->destroy_timeout_ms);
-        remove_cgroups(cg, container_id, made, &deadline, NULL, 0);
+        remove_cgroups(cg, id, made, &deadline, NULL, 0);
     }
+    return rc;
+}
+
+/* The subtree is made by cgroups_open(), so a create costs one mkdir per hierarchy; only when
+ * the subtree turns out to be gone (a purge, an operator) is it made again, and the create
+ * retried once. */
+actor_err_t cgroups_create(cgroups_t *cg, const char *container_id, double cpus, uint64_t mem_bytes,
+                           char *err, size_t err_len)
+{
+    actor_err_t rc = check_id(container_id, err, err_len);
+    if (rc == ACTOR_OK)
+        rc = check_cpus(cpus, err, err_len);
+    if (rc == ACTOR_OK)
+        rc = create_once(cg, container_id, cpus, mem_bytes, err, err_len);
+    if (rc == ACTOR_ENOENT) {
+        rc = ACTOR_OK;
+        for (size_t i = 0; i < cg->count && rc == ACTOR_OK; i++)
+            rc = cg_subtree_ensure(cg, &cg->hier[i], err, err_len);
+        if (rc == ACTOR_OK)
+            rc = create_once(cg, container_id, cpus, mem_bytes, err, err_len);
+    }
+    if (rc == ACTOR_EEXIST)
+        cz_errorf(err, err_len, "Container '%s' exists already in cgroup %s", container_id,
+                  cg->hier[0].base);
     return rc;
 }
 
@@ -155,10 +175,13 @@ actor_err_t cgroups_oom_killed(cgroups_t *cg, const char *container_id, bool *ki
                                size_t err_len)
 {
     *killed = false;
-    actor_err_t rc = check_present(cg, container_id, err, err_len);
-    if (rc == ACTOR_OK && cg->mem)
+    if (!cg->mem)
+        return check_present(cg, container_id, err, err_len);
+    /* Asked at every executor's exit: the memory files answer whether the container exists. */
+    actor_err_t rc = check_id(container_id, err, err_len);
+    if (rc == ACTOR_OK)
         rc = cg->ops->oom_killed(cg, container_id, killed, err, err_len);
-    return rc;
+    return rc == ACTOR_ENOENT ? no_container(cg, container_id, err, err_len) : rc;
 }
 
 actor_err_t cg_wait_empty(const cgroups_t *cg, const char *id, const struct timespec *deadline,
@@ -238,15 +261,50 @@ actor_err_t cg_kill_loop(const cgroups_t *cg, const char *id, cg_freeze_fn freez
     }
 }
 
+/* Removes the container's cgroups while none holds a process: the kernel refuses to remove a
+ * cgroup that does (EBUSY), so a container whose processes are all gone, the usual case once
+ * its executor has been reaped, is destroyed with one rmdir per hierarchy and no freeze. The
+ * freezer's cgroup goes last, so that it is still there to freeze what another one holds.
+ * *found counts the hierarchies the container was in, up to the first busy one (*busy). */
+static actor_err_t remove_idle(const cgroups_t *cg, const char *id, size_t *found, bool *busy,
+                               char *err, size_t err_len)
+{
+    const cg_hierarchy_t *fz = cg_find(cg, CG_FREEZER), *order[CG_MAX_HIERARCHIES];
+    size_t n = 0;
+    for (size_t i = 0; i < cg->count; i++) {
+        if (&cg->hier[i] != fz)
+            order[n++] = &cg->hier[i];
+    }
+    if (fz != NULL)
+        order[n++] = fz;
+    *found = 0;
+    *busy = false;
+    for (size_t k = 0; k < n; k++) {
+        const cg_hierarchy_t *h = order[k];
+        char path[PATH_MAX];
+        if (!cg_path(path, sizeof(path), h, id, NULL, err, err_len))
+            return ACTOR_EINVAL;
+        actor_err_t rc = cg_rmdir(h->plain, path, err, err_len);
+        if (rc == ACTOR_ENOENT)
+            continue;
+        (*found)++;
+        if (rc == ACTOR_EBUSY)
+            *busy = true;
+        if (rc != ACTOR_OK)
+            return rc == ACTOR_EBUSY ? ACTOR_OK : rc;
+    }
+    return ACTOR_OK;
+}
+
 actor_err_t cgroups_destroy(cgroups_t *cg, const char *container_id, char *err, size_t err_len)
 {
     actor_err_t rc = check_id(container_id, err, err_len);
-    if (rc != ACTOR_OK)
-        return rc;
-    if (present_in(cg, container_id) == 0) {
-        cz_errorf(err, err_len, "No container '%s' in cgroup %s", container_id, cg->hier[0].base);
-        return ACTOR_ENOENT;
-    }
+    size_t found = 0;
+    bool busy = false;
+    if (rc == ACTOR_OK)
+        rc = remove_idle(cg, container_id, &found, &busy, err, err_len);
+    if (rc != ACTOR_OK || !busy)
+        return rc != ACTOR_OK || found > 0 ? rc : no_container(cg, container_id, err, err_len);
     struct timespec deadline;
     cg_deadline(&deadline, cg->destroy_timeout_ms);
     rc = cg->ops->kill(cg, container_id, &deadline, err, err_len);

@@ -173,9 +173,10 @@ actor_err_t cg_pids(const cgroups_t *cg, const char *id, pid_t **pids, size_t *c
                     size_t err_len);
 /* Creates a directory; an existing one is fine when exist_ok. Errors keep errno. */
 actor_err_t cg_mkdir(const char *path, bool exist_ok, char *err, size_t err_len);
-/* Removes a cgroup directory. In a fake tree, a directory without subdirectories loses its plain
- * files first. ACTOR_ENOENT when it is gone already, ACTOR_EBUSY (processes or child cgroups)
- * and the rest keep errno. */
+/* Removes a cgroup directory. In a fake tree, a directory without subdirectories loses its files
+ * first, and one whose cgroup.procs lists a process is refused, as the kernel refuses it.
+ * ACTOR_ENOENT when it is gone already, ACTOR_EBUSY (processes or child cgroups) and the rest
+ * keep errno. */
 actor_err_t cg_rmdir(bool plain, const char *path, char *err, size_t err_len);
 
 /* Deadlines and the short waits of the polling loops. */

@@ -103,14 +103,18 @@ static actor_err_t v1_discover(cgroups_t *cg, const char *root, char *err, size_
     return rc;
 }
 
-static actor_err_t v1_set_cpu(const cgroups_t *cg, const char *id, double cpus, char *err,
-                              size_t err_len)
+/* Without cfs_quota, no quota (-1): what the kernel gives a new cgroup already, so only a fake
+ * tree's is written at creation. */
+static actor_err_t v1_set_cpu(const cgroups_t *cg, const char *id, double cpus, bool create,
+                              char *err, size_t err_len)
 {
     const cg_hierarchy_t *h = cg_find(cg, CG_CPU);
     actor_err_t rc = cg_writef(h, id, "cpu.shares", err, err_len, "%llu",
                                (unsigned long long)cg_cpu_shares(cpus));
     if (rc != ACTOR_OK)
         return rc;
+    if (!cg->cfs_quota && create && !h->plain)
+        return ACTOR_OK;
     if (!cg->cfs_quota)
         return cg_writef(h, id, "cpu.cfs_quota_us", err, err_len, "-1");
     rc = cg_writef(h, id, "cpu.cfs_period_us", err, err_len, "%d", CG_CFS_PERIOD_US);
@@ -158,7 +162,7 @@ static actor_err_t v1_set_limits(const cgroups_t *cg, const char *id, double cpu
 {
     actor_err_t rc = ACTOR_OK;
     if (cg->cpu)
-        rc = v1_set_cpu(cg, id, cpus, err, err_len);
+        rc = v1_set_cpu(cg, id, cpus, create, err, err_len);
     if (rc == ACTOR_OK && cg->mem)
         rc = v1_set_mem(cg, id, mem_bytes, create, err, err_len);
     return rc;

@@ -92,6 +92,14 @@ static bool exists(fixture_t *f, const char *hierarchy, const char *id)
     return access(cgpath(f, hierarchy, id, NULL, path, sizeof(path)), F_OK) == 0;
 }
 
+/* Asserts that the container (id NULL: the subtree) has no cgroup left in any hierarchy. */
+static void assert_removed(fixture_t *f, const char *id)
+{
+    const char *hierarchies[] = {"cpu", "cpuacct", "memory", "freezer"};
+    for (size_t i = 0; i < 4; i++)
+        assert_false(exists(f, hierarchies[i], id));
+}
+
 static int teardown(void **state)
 {
     fixture_t *f = *state;
@@ -110,9 +118,7 @@ static int teardown(void **state)
         int status;
         assert_int_equal(waitpid(f->pids[i], &status, 0), f->pids[i]);
     }
-    const char *hierarchies[] = {"cpu", "cpuacct", "memory", "freezer"};
-    for (size_t i = 0; i < 4; i++)
-        assert_false(exists(f, hierarchies[i], NULL));
+    assert_removed(f, NULL);
     free(f);
     return 0;
 }
@@ -135,12 +141,29 @@ static void open_cg(fixture_t *f, bool cfs_quota)
     assert_int_equal(cgroups_version(f->cg), CGROUPS_V1);
 }
 
-/* Starts `sh -c script` inside the container (its own session, output discarded). */
-static pid_t spawn_in(fixture_t *f, const char *id, const char *script)
+/* The fixture of a test that needs cgroup v1 (skipped otherwise), with the handle open. */
+static fixture_t *v1_fixture(void **state, bool cfs_quota)
 {
-    const char *procs[8];
-    size_t n = cgroups_procs_files(f->cg, id, procs, 8);
-    assert_true(n >= 1 && n <= 8); /* here 4: cpu, cpuacct, memory, freezer mounted apart */
+    if (!v1_available())
+        skip();
+    fixture_t *f = *state;
+    open_cg(f, cfs_quota);
+    return f;
+}
+
+/* Starts `sh -c script` inside the container's cgroups of the hierarchies whose names contain
+ * one of only's words (all when only is NULL), in its own session, output discarded. */
+static pid_t spawn_in_some(fixture_t *f, const char *id, const char *script, const char *only)
+{
+    const char *all[8], *procs[8];
+    size_t count = cgroups_procs_files(f->cg, id, all, 8), n = 0;
+    assert_true(count >= 1 && count <= 8); /* here 4: cpu, cpuacct, memory, freezer apart */
+    for (size_t i = 0; i < count; i++) {
+        char hierarchy[32];
+        sscanf(all[i], ROOT "/%31[^/]", hierarchy);
+        if (only == NULL || strstr(only, hierarchy) != NULL)
+            procs[n++] = all[i];
+    }
     char *argv[] = {"sh", "-c", (char *)script, NULL};
     actor_subprocess_options_t o = {
         .path = "/bin/sh",
@@ -158,6 +181,11 @@ static pid_t spawn_in(fixture_t *f, const char *id, const char *script)
     assert_true(f->npids < MAX_PIDS);
     f->pids[f->npids++] = pid;
     return pid;
+}
+
+static pid_t spawn_in(fixture_t *f, const char *id, const char *script)
+{
+    return spawn_in_some(f, id, script, NULL);
 }
 
 static double now_secs(void)
@@ -209,10 +237,7 @@ static void wait_usage(fixture_t *f, const char *id, bool (*pred)(const containe
 
 static void test_create_sets_limits(void **state)
 {
-    if (!v1_available())
-        skip();
-    fixture_t *f = *state;
-    open_cg(f, true);
+    fixture_t *f = v1_fixture(state, true);
     char err[256] = "";
     assert_int_equal(cgroups_create(f->cg, "c1", 1.5, 64 * MiB, err, sizeof(err)), ACTOR_OK);
     assert_string_equal(get(f, "cpu", "c1", "cpu.shares"), "1536\n");
@@ -257,6 +282,20 @@ static bool lists_pid(fixture_t *f, const char *hierarchy, const char *id, pid_t
     return strstr(f->text, expected) != NULL;
 }
 
+/* Destroys the container, whose process pid must die of the SIGKILL, leaving no cgroup. */
+static void destroy_kills(fixture_t *f, const char *id, pid_t pid)
+{
+    char err[256] = "";
+    actor_err_t rc = cgroups_destroy(f->cg, id, err, sizeof(err));
+    if (rc != ACTOR_OK)
+        print_error("cgroups_destroy: %s\n", err);
+    assert_int_equal(rc, ACTOR_OK);
+    int status = wait_exit(f, pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+    assert_removed(f, id);
+}
+
 static bool busy_enough(const container_usage_t *u)
 {
     return u->processes >= 1 && u->cpus_user_time_secs >= 0.05 && u->mem_rss_bytes >= 4 * MiB;
@@ -264,10 +303,7 @@ static bool busy_enough(const container_usage_t *u)
 
 static void test_process_usage_and_destroy(void **state)
 {
-    if (!v1_available())
-        skip();
-    fixture_t *f = *state;
-    open_cg(f, true);
+    fixture_t *f = v1_fixture(state, true);
     assert_int_equal(cgroups_create(f->cg, "c1", 1.5, 64 * MiB, NULL, 0), ACTOR_OK);
     /* A shell holding 8 MiB in a variable, then spinning. (The kernel's memory statistics are
      * flushed in batches, so a few pages would not show.) */
@@ -289,22 +325,13 @@ static void test_process_usage_and_destroy(void **state)
     bool killed = true;
     assert_int_equal(cgroups_oom_killed(f->cg, "c1", &killed, NULL, 0), ACTOR_OK);
     assert_false(killed);
-    char err[256] = "";
-    assert_int_equal(cgroups_destroy(f->cg, "c1", err, sizeof(err)), ACTOR_OK);
-    int status = wait_exit(f, pid);
-    assert_true(WIFSIGNALED(status));
-    assert_int_equal(WTERMSIG(status), SIGKILL);
-    for (size_t i = 0; i < 4; i++)
-        assert_false(exists(f, hierarchies[i], "c1"));
-    assert_int_equal(cgroups_destroy(f->cg, "c1", err, sizeof(err)), ACTOR_ENOENT);
+    destroy_kills(f, "c1", pid);
+    assert_int_equal(cgroups_destroy(f->cg, "c1", NULL, 0), ACTOR_ENOENT);
 }
 
 static void test_memory_limit_oom_kill(void **state)
 {
-    if (!v1_available())
-        skip();
-    fixture_t *f = *state;
-    open_cg(f, false);
+    fixture_t *f = v1_fixture(state, false);
     /* 32 MiB, and a pipeline whose tail holds 200 MiB of one endless line. */
     assert_int_equal(cgroups_create(f->cg, "c1", 1, 32 * MiB, NULL, 0), ACTOR_OK);
     pid_t pid = spawn_in(f, "c1", "head -c 200M /dev/zero | tail");
@@ -347,10 +374,7 @@ static bool dead(pid_t pid)
 
 static void test_destroy_kills_forking_tree(void **state)
 {
-    if (!v1_available())
-        skip();
-    fixture_t *f = *state;
-    open_cg(f, false);
+    fixture_t *f = v1_fixture(state, false);
     assert_int_equal(cgroups_create(f->cg, "c1", 1, 64 * MiB, NULL, 0), ACTOR_OK);
     /* A shell that keeps forking, with grandchildren that left it (double fork). */
     pid_t pid = spawn_in(f, "c1",
@@ -371,12 +395,52 @@ static void test_destroy_kills_forking_tree(void **state)
     assert_false(exists(f, "freezer", "c1"));
 }
 
+static void test_destroy_after_exit(void **state)
+{
+    fixture_t *f = v1_fixture(state, false);
+    assert_int_equal(cgroups_create(f->cg, "c1", 1, 64 * MiB, NULL, 0), ACTOR_OK);
+    /* The usual end of a container: its processes exited (and were reaped) first. */
+    assert_int_equal(WEXITSTATUS(wait_exit(f, spawn_in(f, "c1", "exit 3"))), 3);
+    char err[256] = "";
+    bool killed = true;
+    assert_int_equal(cgroups_oom_killed(f->cg, "c1", &killed, err, sizeof(err)), ACTOR_OK);
+    assert_false(killed);
+    assert_int_equal(cgroups_destroy(f->cg, "c1", err, sizeof(err)), ACTOR_OK);
+    assert_removed(f, "c1");
+    assert_int_equal(cgroups_oom_killed(f->cg, "c1", &killed, err, sizeof(err)), ACTOR_ENOENT);
+    assert_non_null(strstr(err, "No container 'c1'"));
+    assert_int_equal(cgroups_destroy(f->cg, "c1", err, sizeof(err)), ACTOR_ENOENT);
+    assert_non_null(strstr(err, "No container 'c1'"));
+}
+
+static void test_destroy_partly_joined(void **state)
+{
+    fixture_t *f = v1_fixture(state, false);
+    assert_int_equal(cgroups_create(f->cg, "c1", 1, 64 * MiB, NULL, 0), ACTOR_OK);
+    /* A process in the memory and freezer cgroups only: the others are removed at once, and
+     * this one is still frozen and killed. */
+    pid_t pid = spawn_in_some(f, "c1", "sleep 100", "memory freezer");
+    assert_true(lists_pid(f, "freezer", "c1", pid));
+    destroy_kills(f, "c1", pid);
+}
+
+static void test_create_after_subtree_removed(void **state)
+{
+    fixture_t *f = v1_fixture(state, false);
+    assert_int_equal(cgroups_create(f->cg, "c1", 1, 0, NULL, 0), ACTOR_OK);
+    assert_int_equal(cgroups_purge(f->cg, NULL, 0), ACTOR_OK);
+    assert_false(exists(f, "memory", NULL));
+    /* The next create makes the subtree again. */
+    char err[256] = "";
+    assert_int_equal(cgroups_create(f->cg, "c2", 0.5, 64 * MiB, err, sizeof(err)), ACTOR_OK);
+    assert_string_equal(get(f, "cpu", "c2", "cpu.shares"), "512\n");
+    assert_string_equal(get(f, "memory", "c2", "memory.limit_in_bytes"), "67108864\n");
+    assert_true(exists(f, "freezer", "c2"));
+}
+
 static void test_list_after_restart(void **state)
 {
-    if (!v1_available())
-        skip();
-    fixture_t *f = *state;
-    open_cg(f, false);
+    fixture_t *f = v1_fixture(state, false);
     assert_int_equal(cgroups_create(f->cg, "c2", 1, 0, NULL, 0), ACTOR_OK);
     assert_int_equal(cgroups_create(f->cg, "c1", 1, 0, NULL, 0), ACTOR_OK);
     pid_t pid = spawn_in(f, "c1", "sleep 100");
@@ -398,10 +462,7 @@ static void test_list_after_restart(void **state)
 
 static void test_half_made_container(void **state)
 {
-    if (!v1_available())
-        skip();
-    fixture_t *f = *state;
-    open_cg(f, false);
+    fixture_t *f = v1_fixture(state, false);
     /* A crash between two mkdirs left the container in the freezer hierarchy only. */
     char path[512];
     assert_int_equal(mkdir(cgpath(f, "freezer", "c1", NULL, path, sizeof(path)), 0755), 0);
@@ -444,10 +505,11 @@ int main(void)
                         "hierarchies under " ROOT "\n");
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_create_sets_limits),       T(test_process_usage_and_destroy),
-        T(test_memory_limit_oom_kill),    T(test_destroy_kills_forking_tree),
-        T(test_list_after_restart),       T(test_half_made_container),
-        T(test_other_subtrees_untouched),
+        T(test_create_sets_limits),           T(test_process_usage_and_destroy),
+        T(test_memory_limit_oom_kill),        T(test_destroy_kills_forking_tree),
+        T(test_destroy_after_exit),           T(test_destroy_partly_joined),
+        T(test_create_after_subtree_removed), T(test_list_after_restart),
+        T(test_half_made_container),          T(test_other_subtrees_untouched),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

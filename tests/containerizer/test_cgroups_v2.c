@@ -524,6 +524,46 @@ static void test_destroy_without_cgroup_kill(void **state)
     assert_false(exists(f, SUBTREE "/half"));
 }
 
+/* Makes the container's cgroup one of a kernel before 5.14 (no cgroup.kill), whose
+ * cgroup.freeze is the file "freeze-log" beside the subtree, so that what destroy writes there
+ * outlives the container's directory. */
+static void log_freezes(fixture_t *f, const char *id)
+{
+    char path[512], target[512];
+    put(f, "freeze-log", "");
+    snprintf(target, sizeof(target), "%s/freeze-log", f->root);
+    snprintf(path, sizeof(path), "%s/" SUBTREE "/%s/cgroup.kill", f->root, id);
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/" SUBTREE "/%s/cgroup.freeze", f->root, id);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+static void test_destroy_empty_does_not_freeze(void **state)
+{
+    fixture_t *f = *state;
+    cgroups_options_t o = options(f);
+    o.destroy_timeout_ms = 30;
+    assert_int_equal(cgroups_open(&o, &f->cg, NULL, 0), ACTOR_OK);
+    /* A container with a process is frozen to be killed, and thawed after. */
+    create(f, "c1", 1, 0);
+    log_freezes(f, "c1");
+    put(f, SUBTREE "/c1/cgroup.procs", "4242\n");
+    assert_int_equal(cgroups_destroy(f->cg, "c1", NULL, 0), ACTOR_ETIMEDOUT);
+    assert_string_equal(get(f, "freeze-log"), "0");
+    /* Once its processes are all gone, it is removed without a freeze. */
+    put(f, "freeze-log", "");
+    put(f, SUBTREE "/c1/cgroup.procs", "");
+    assert_int_equal(cgroups_destroy(f->cg, "c1", NULL, 0), ACTOR_OK);
+    assert_false(exists(f, SUBTREE "/c1"));
+    assert_string_equal(get(f, "freeze-log"), "");
+    /* So is a new container that never had one. */
+    create(f, "c2", 1, 0);
+    log_freezes(f, "c2");
+    assert_int_equal(cgroups_destroy(f->cg, "c2", NULL, 0), ACTOR_OK);
+    assert_false(exists(f, SUBTREE "/c2"));
+    assert_string_equal(get(f, "freeze-log"), "");
+}
+
 static void test_list(void **state)
 {
     fixture_t *f = *state;
@@ -696,6 +736,7 @@ int main(void)
         T(test_oom_killed_without_mem),
         T(test_destroy),
         T(test_destroy_without_cgroup_kill),
+        T(test_destroy_empty_does_not_freeze),
         T(test_list),
         T(test_purge),
         T(test_nested_subtrees),

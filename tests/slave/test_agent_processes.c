@@ -19,6 +19,7 @@
 #include "actor/http.h"
 #include "resources/resources.h"
 #include "slave/agent.h"
+#include "slave/containerizer/cgroups.h"
 #include "tests/master/support.h"
 
 #define EV(t) MESOS__SCHEDULER__EVENT__TYPE__##t
@@ -55,6 +56,12 @@ static bool has_offer(agent_cluster_t *c, void *arg)
     return sched_events(c->sched, EV(OFFERS)) > 0;
 }
 
+/* The agent's cgroup subtree: this test process's own. */
+static void subtree_name(char *buf, size_t len)
+{
+    snprintf(buf, len, "mesos-test-%d", (int)getpid());
+}
+
 static int setup_with(void **state, const char *isolation, bool switch_user)
 {
     actor_runtime_options_t ro;
@@ -74,7 +81,7 @@ static int setup_with(void **state, const char *isolation, bool switch_user)
     agent_options_init(&o);
     char master[ACTOR_PID_STRLEN], err[512] = "", subtree[64];
     actor_pid_format(&c->master.master, master, sizeof(master));
-    snprintf(subtree, sizeof(subtree), "mesos-test-%d", (int)getpid());
+    subtree_name(subtree, sizeof(subtree));
     o.master = master;
     o.work_dir = c->work_dir;
     o.resources = "cpus:2;mem:1024;disk:1024;ports:[31000-32000]";
@@ -466,9 +473,24 @@ static int setup_cgroups(void **state)
     return setup_with(state, "cgroups/cpu,cgroups/mem", false);
 }
 
+/* The agent leaves its containers' cgroups when it stops (an agent that restarts recovers its
+ * containers from them), so the test removes its subtree itself. */
 static int teardown_cgroups(void **state)
 {
-    return *state != NULL ? teardown(state) : 0;
+    if (*state == NULL)
+        return 0;
+    int rc = teardown(state);
+    char subtree[64], err[512] = "";
+    subtree_name(subtree, sizeof(subtree));
+    cgroups_options_t o = {.subtree = subtree, .cpu = true, .mem = true};
+    cgroups_t *cg = NULL;
+    assert_int_equal(cgroups_open(&o, &cg, err, sizeof(err)), ACTOR_OK);
+    actor_err_t purged = cgroups_purge(cg, err, sizeof(err));
+    cgroups_close(cg);
+    if (purged != ACTOR_OK)
+        print_message("cgroups_purge: %s\n", err);
+    assert_int_equal(purged, ACTOR_OK);
+    return rc;
 }
 
 static void test_memory_limit(void **state)
