@@ -27,11 +27,13 @@ void actor_daemon_prepare(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-actor_err_t actor_daemon_start(const char *ip, const char *advertise_ip, int port)
+actor_err_t actor_daemon_start(const char *ip, const char *advertise_ip, int port,
+                               actor_transport_engine_t engine)
 {
     actor_daemon_prepare();
     actor_runtime_options_t opts;
     actor_runtime_options_init(&opts);
+    opts.transport = engine;
     opts.ip = ip;
     opts.advertise_ip = advertise_ip;
     opts.port = port;

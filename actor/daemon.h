@@ -16,10 +16,11 @@
  * single worker); actor_daemon_start does it first. */
 void actor_daemon_prepare(void);
 
-/* actor_daemon_prepare, then starts the runtime with default workers and its transport on ip:port
- * advertised as advertise_ip (may be NULL). On failure logs why and returns the error. Call once,
- * from main. */
-actor_err_t actor_daemon_start(const char *ip, const char *advertise_ip, int port);
+/* actor_daemon_prepare, then starts the runtime with default workers and its transport (on the
+ * engine asked for: actor.h) on ip:port advertised as advertise_ip (may be NULL). On failure logs
+ * why and returns the error. Call once, from main. */
+actor_err_t actor_daemon_start(const char *ip, const char *advertise_ip, int port,
+                               actor_transport_engine_t engine);
 
 /* Waits for SIGINT or SIGTERM and returns its number (logged). */
 int actor_daemon_wait(void);

@@ -97,7 +97,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    actor_err_t err = actor_daemon_start(o.ip, o.advertise_ip, (int)o.actor_port);
+    actor_err_t err =
+        actor_daemon_start(o.ip, o.advertise_ip, (int)o.actor_port, ACTOR_TRANSPORT_NNG);
     if (err != ACTOR_OK) {
         flags_free(table);
         return 1;

@@ -1,9 +1,10 @@
 /*
  * launch_bench.c: how fast real tasks go through one agent (issue 4's benchmark).
  *
- * One process holds a master (in-memory registry), one agent with real containers (posix
- * isolation, mesos-executor from this binary's directory) and a framework on the scheduler
- * driver. The framework launches --tasks tasks of `true` as offers allow (all of them fit in the
+ * One process holds a master (in-memory registry), one agent with real containers (isolated as
+ * --isolation says, mesos-executor from this binary's directory) and a framework on the scheduler
+ * driver, on the transport engine mesos-agent runs (the light one, actor.h). The framework
+ * launches --tasks tasks of `true` as offers allow (all of them fit in the
  * first offer) and waits for every TASK_FINISHED; the figure is tasks per second from the first
  * ACCEPT to the last TASK_FINISHED. Tasks are in argv form (/bin/true itself, as the baseline
  * spawns it); --shell gives them in shell form, `sh -c true`, which costs a third spawn.
@@ -47,6 +48,7 @@
 #include "master/master.h"
 #include "proto/task_states.h"
 #include "slave/agent.h"
+#include "slave/containerizer/cgroups.h"
 
 extern char **environ;
 
@@ -144,6 +146,21 @@ static void print_thread_cpu(int tasks)
     for (size_t i = 0; i < n; i++)
         fprintf(stderr, "threads %-16s x%-2d %8.3f ms per task\n", groups[i].name,
                 groups[i].threads, groups[i].ms / tasks);
+}
+
+/* Removes the agent's cgroup subtree with whatever containers the last executors' exits left
+ * there when the agent stopped. */
+static void purge_cgroups(const char *subtree, const char *isolation)
+{
+    cgroups_options_t co = {.subtree = subtree,
+                            .cpu = strstr(isolation, "cgroups/cpu") != NULL,
+                            .mem = strstr(isolation, "cgroups/mem") != NULL};
+    cgroups_t *cg = NULL;
+    char err[256];
+    if (cgroups_open(&co, &cg, err, sizeof(err)) != ACTOR_OK ||
+        cgroups_purge(cg, err, sizeof(err)) != ACTOR_OK)
+        fprintf(stderr, "launch-bench: cgroups left in %s: %s\n", subtree, err);
+    cgroups_close(cg);
 }
 
 /* cgroups when this process can make them: root, and v1's cpu and memory hierarchies. */
@@ -272,6 +289,7 @@ int main(int argc, char **argv)
     actor_runtime_options_t ro;
     actor_runtime_options_init(&ro);
     ro.port = 0;
+    ro.transport = ACTOR_TRANSPORT_IO_LOOP; /* the engine of mesos-agent (slave/main.c) */
     if (actor_runtime_start(&ro) != ACTOR_OK)
         return 1;
     master_options_t mo;
@@ -288,6 +306,9 @@ int main(int argc, char **argv)
     ao.work_dir = work_dir;
     ao.launcher_dir = bin_dir;
     ao.isolation = isolation;
+    char subtree[64]; /* its own, not mesos-local's default mesos-agent-5051 */
+    snprintf(subtree, sizeof(subtree), "launch-bench-%d", (int)getpid());
+    ao.cgroups_subtree = subtree;
     fprintf(stderr, "launch-bench: %d tasks in %s form, --isolation=%s\n", b.tasks,
             b.shell ? "shell" : "argv", isolation);
     ao.resources = "cpus:2;mem:65536;disk:1024;ports:[31000-32000]";
@@ -317,6 +338,8 @@ int main(int argc, char **argv)
     scheduler_driver_stop(driver, false);
     scheduler_driver_free(driver);
     agent_stop(&agent);
+    if (strstr(isolation, "cgroups/") != NULL)
+        purge_cgroups(subtree, isolation);
     /* CPU is the figure that the other load of a shared machine disturbs least. */
     double self_cpu = cpu_seconds(RUSAGE_SELF) - self0;
     double children_cpu = cpu_seconds(RUSAGE_CHILDREN) - children0;
