@@ -7,11 +7,7 @@
 
 #include "actor/log.h"
 
-typedef struct io_call {
-    void (*fn)(void *arg);
-    void *arg;
-    struct io_call *next;
-} io_call_t;
+typedef actor_io_node_t io_call_t;
 
 static struct {
     struct ev_loop *loop;
@@ -35,8 +31,10 @@ static void run_calls(void)
     pthread_mutex_unlock(&io.lock);
     while (c != NULL) {
         io_call_t *next = c->next;
+        bool heap = c->heap; /* a node in caller storage may be reused once fn runs */
         c->fn(c->arg);
-        free(c);
+        if (heap)
+            free(c);
         c = next;
     }
     if (stopping)
@@ -116,11 +114,19 @@ actor_err_t actor_io_call(void (*fn)(void *arg), void *arg)
         return ACTOR_ENOMEM;
     c->fn = fn;
     c->arg = arg;
+    c->heap = true;
+    actor_err_t err = actor_io_post(c);
+    if (err != ACTOR_OK)
+        free(c);
+    return err;
+}
+
+actor_err_t actor_io_post(actor_io_node_t *c)
+{
     c->next = NULL;
     pthread_mutex_lock(&io.lock);
     if (!io.started || io.stopping) {
         pthread_mutex_unlock(&io.lock);
-        free(c);
         return ACTOR_ECLOSED;
     }
     if (io.tail != NULL)

@@ -30,4 +30,17 @@ bool actor_io_is_loop_thread(void);
  * (ACTOR_ECLOSED once the loop stopped, ACTOR_ENOMEM) fn never runs and the caller keeps arg. */
 actor_err_t actor_io_call(void (*fn)(void *arg), void *arg);
 
+/* A call in caller storage, for actor_io_post: the caller sets fn and arg; the rest is the
+ * loop's. For a caller with at most one call of its own queued at a time (a peer's kick). */
+typedef struct actor_io_node {
+    void (*fn)(void *arg);
+    void *arg;
+    struct actor_io_node *next;
+    bool heap; /* made by actor_io_call, freed after it ran */
+} actor_io_node_t;
+
+/* As actor_io_call, with the node in caller storage, which must stay untouched until fn has
+ * run: no allocation, so the only error is ACTOR_ECLOSED (then fn never runs). Thread-safe. */
+actor_err_t actor_io_post(actor_io_node_t *node);
+
 #endif

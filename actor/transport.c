@@ -34,6 +34,12 @@
 
 static struct {
     const transport_engine_t *engine;
+    /* Held for reading by every call that finds a peer and uses it (a send, a link), for writing
+     * by transport_stop while it sets `stopping`: once it is set, no caller can still be using a
+     * peer that the stop frees (a send from a plain thread, racing with the stop) or be about
+     * to hand an engine work for it. Writers first, so that a stream of sends cannot hold the
+     * stop off. Static, never destroyed: a late send after the stop finds `stopping` set. */
+    pthread_rwlock_t gate;
     pthread_mutex_t lock; /* peers; stopping changes under it */
     peer_t *peers;
     char self_suffix[32]; /* "@ip:port" of this process, for senders' PIDs */
@@ -43,7 +49,9 @@ static struct {
     pthread_cond_t flush_cv;    /* on CLOCK_MONOTONIC */
     uint64_t progress;
     atomic_bool flushing;
-} tp = {.lock = PTHREAD_MUTEX_INITIALIZER, .flush_lock = PTHREAD_MUTEX_INITIALIZER};
+} tp = {.gate = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP,
+        .lock = PTHREAD_MUTEX_INITIALIZER,
+        .flush_lock = PTHREAD_MUTEX_INITIALIZER};
 
 bool transport_is_stopping(void)
 {
@@ -250,14 +258,18 @@ static actor_err_t enqueue(const actor_pid_t *from, const actor_pid_t *to, const
     size_t to_len = strlen(to->id), type_len = strlen(type);
     if (type_len == 0 || type_len > FRAME_NAME_MAX || to_len == 0)
         return ACTOR_EINVAL;
+    pthread_rwlock_rdlock(&tp.gate);
     peer_t *p = peer_get(to);
-    if (p == NULL)
+    if (p == NULL) {
+        pthread_rwlock_unlock(&tp.gate);
         return ACTOR_ENOMEM;
+    }
     size_t size = frame_record_size(from_len, to_len, type_len, len);
 
     pthread_mutex_lock(&p->lock);
     if (p->pending.len + size > PEER_BACKLOG_MAX || !outbuf_reserve(&p->pending, size)) {
         pthread_mutex_unlock(&p->lock);
+        pthread_rwlock_unlock(&tp.gate);
         atomic_fetch_add_explicit(&rt.stats.messages_dropped, 1, memory_order_relaxed);
         return ACTOR_OK; /* the peer is not keeping up: at-most-once allows dropping */
     }
@@ -272,6 +284,7 @@ static actor_err_t enqueue(const actor_pid_t *from, const actor_pid_t *to, const
     p->pending.count++;
     tp.engine->wake(p);
     pthread_mutex_unlock(&p->lock);
+    pthread_rwlock_unlock(&tp.gate);
     return ACTOR_OK;
 }
 
@@ -309,16 +322,17 @@ static bool peer_link_add(peer_t *p, const actor_pid_t *linker, const actor_pid_
 
 void transport_link(const actor_pid_t *linker, const actor_pid_t *to)
 {
+    pthread_rwlock_rdlock(&tp.gate);
     peer_t *p = peer_get(to);
-    if (p == NULL) {
-        deliver_exited(linker, to);
-        return;
+    bool ok = p != NULL;
+    if (ok) {
+        pthread_mutex_lock(&p->lock);
+        ok = peer_link_add(p, linker, to, false);
+        if (ok)
+            tp.engine->wake(p);
+        pthread_mutex_unlock(&p->lock);
     }
-    pthread_mutex_lock(&p->lock);
-    bool ok = peer_link_add(p, linker, to, false);
-    if (ok)
-        tp.engine->wake(p);
-    pthread_mutex_unlock(&p->lock);
+    pthread_rwlock_unlock(&tp.gate);
     if (!ok)
         deliver_exited(linker, to);
 }
@@ -326,17 +340,18 @@ void transport_link(const actor_pid_t *linker, const actor_pid_t *to)
 actor_err_t transport_relink(const actor_pid_t *linker, const actor_pid_t *to)
 {
     peer_t *p;
+    pthread_rwlock_rdlock(&tp.gate);
     actor_err_t err = peer_find(to, &p);
-    if (err != ACTOR_OK)
-        return err;
-    pthread_mutex_lock(&p->lock);
-    if (!peer_link_add(p, linker, to, true)) {
+    if (err == ACTOR_OK) {
+        pthread_mutex_lock(&p->lock);
+        if (peer_link_add(p, linker, to, true))
+            tp.engine->relink(p);
+        else
+            err = ACTOR_ENOMEM;
         pthread_mutex_unlock(&p->lock);
-        return ACTOR_ENOMEM;
     }
-    tp.engine->relink(p);
-    pthread_mutex_unlock(&p->lock);
-    return ACTOR_OK;
+    pthread_rwlock_unlock(&tp.gate);
+    return err;
 }
 
 /* ---- incoming ---- */
@@ -507,9 +522,11 @@ static void flush_peers(void)
 void transport_stop(void)
 {
     flush_peers();
+    pthread_rwlock_wrlock(&tp.gate);
     pthread_mutex_lock(&tp.lock);
     tp.stopping = true;
     pthread_mutex_unlock(&tp.lock);
+    pthread_rwlock_unlock(&tp.gate);
     tp.engine->stop();
     peer_t *p, *tmp;
     HASH_ITER(hh, tp.peers, p, tmp)

@@ -25,6 +25,7 @@
 
 #include "actor/error.h"
 #include "actor/frame.h"
+#include "actor/io.h"
 #include "actor/pid.h"
 
 typedef struct outbuf {
@@ -51,10 +52,12 @@ typedef struct peer_nng {
 
 /* The loop engine's part of a peer. */
 typedef struct peer_loop {
-    int fd;            /* -1 when IDLE */
-    ev_io watcher;     /* readable: the stream broke; writable: connected, or room to write */
-    bool kick_queued;  /* a call to make progress waits on the I/O thread */
-    bool fresh_stream; /* a relink asked for a new stream */
+    int fd;               /* -1 when IDLE */
+    ev_io watcher;        /* readable: the stream broke; writable: connected, or room to write */
+    actor_io_node_t kick; /* the call that makes progress on the I/O thread */
+    bool kick_queued;     /* ... is queued there */
+    bool fresh_stream;    /* a relink asked for a new stream */
+    bool write_blocked;   /* the socket was full: the I/O thread writes when there is room */
 } peer_loop_t;
 
 typedef struct peer {

@@ -26,16 +26,14 @@
 #include "actor/log.h"
 #include "actor/transport_int.h"
 
-#define ACCEPT_PAUSE_S 0.1 /* after a failed accept (out of descriptors, say) */
-/* Bytes read from an incoming stream at a time: under malloc's mmap threshold, so that a stream
- * costs no mmap and munmap (a light process has few streams and little traffic). */
-#define RECV_CHUNK        (64u << 10)
+#define ACCEPT_PAUSE_S    0.1         /* after a failed accept (out of descriptors, say) */
+#define RECV_CHUNK        (64u << 10) /* bytes read from an incoming stream at a time */
+#define RESERVED_MAX      64          /* ranges of ip_local_reserved_ports honoured */
 #define RANDOM_PORT_TRIES 32 /* before a bind to any free port leaves the choice to the kernel */
 
 typedef struct loop_conn {
     int fd;
     ev_io watcher;
-    uint8_t *buf;
     in_decoder_t in;
     struct loop_conn *next, *prev;
 } loop_conn_t;
@@ -46,6 +44,9 @@ static struct {
     ev_io accept_watcher;
     ev_timer accept_pause;
     loop_conn_t *conns;
+    /* Every read lands here: all happen on the I/O thread, and the decoder keeps what a record
+     * split across reads needs, so one buffer serves every stream. */
+    uint8_t buf[RECV_CHUNK];
     /* The stop handshake with the thread calling transport_stop. */
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cv;
@@ -105,6 +106,7 @@ static int send_queued(peer_t *p)
 static void write_some(peer_t *p)
 {
     int err = send_queued(p);
+    p->e.loop.write_blocked = err == EAGAIN;
     if (err == 0)
         watch(p, EV_READ);
     else if (err == EAGAIN)
@@ -150,12 +152,33 @@ static void start_connect(peer_t *p)
         dial_failed(p, errno);
 }
 
+/* A relink's fresh stream, before anything else happens on the old one (its break or its
+ * connect completing, already pending on the loop, must not act for the new one): what was
+ * handed to a connected stream is dropped, the stream or the dial in progress closed, and a new
+ * dial made if messages or links wait. Returns whether it acted. Lock held. */
+static bool apply_relink(peer_t *p)
+{
+    if (!p->e.loop.fresh_stream)
+        return false;
+    p->e.loop.fresh_stream = false;
+    if (p->state == PEER_CONNECTED)
+        peer_drop_inflight(p);
+    if (p->state != PEER_IDLE)
+        release_stream(p);
+    p->e.loop.write_blocked = false;
+    if (peer_wants_stream(p))
+        start_connect(p);
+    return true;
+}
+
 static void on_peer_io(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     peer_t *p = w->data;
     pthread_mutex_lock(&p->lock);
-    if (p->state == PEER_CONNECTING) {
+    if (apply_relink(p)) {
+        /* the old stream's events are moot */
+    } else if (p->state == PEER_CONNECTING) {
         int err = 0;
         socklen_t len = sizeof(err);
         if (getsockopt(p->e.loop.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
@@ -183,12 +206,7 @@ static void on_kick(void *arg)
     peer_t *p = arg;
     pthread_mutex_lock(&p->lock);
     p->e.loop.kick_queued = false;
-    if (!transport_is_stopping()) {
-        if (p->e.loop.fresh_stream && p->state == PEER_CONNECTED)
-            peer_drop_inflight(p);
-        if (p->e.loop.fresh_stream && p->state != PEER_IDLE)
-            release_stream(p);
-        p->e.loop.fresh_stream = false;
+    if (!transport_is_stopping() && !apply_relink(p)) {
         if (p->state == PEER_IDLE && peer_wants_stream(p))
             start_connect(p);
         else if (p->state == PEER_CONNECTED)
@@ -197,28 +215,32 @@ static void on_kick(void *arg)
     pthread_mutex_unlock(&p->lock);
 }
 
-/* Lock held. A kick that cannot be queued (no memory) leaves the queue for the next one, unless
- * nothing would come: an IDLE peer's waiting messages and links are failed then. */
+/* Lock held. The node is the peer's own, so queueing cannot fail while the loop runs (the
+ * transport stops before it). */
 static void queue_kick(peer_t *p)
 {
     if (p->e.loop.kick_queued || transport_is_stopping())
         return;
-    if (actor_io_call(on_kick, p) == ACTOR_OK)
+    if (actor_io_post(&p->e.loop.kick) == ACTOR_OK)
         p->e.loop.kick_queued = true;
-    else if (p->state == PEER_IDLE)
-        peer_dial_failed(p, "out of memory");
 }
 
 /* A connected stream is written at once from the sending thread: handing each message to the
  * I/O thread would cost a wake-up of it per message (an executor's run is a few messages, each
- * wake-up a pair of context switches). Only a full socket or a failure is left to the I/O
- * thread, which owns the watcher. */
+ * wake-up a pair of context switches). A failure is left to the I/O thread, which owns the
+ * watcher; so is a write while the socket is full (the queue batches until there is room) and
+ * a message for a stream being dialled (it goes out once connected). */
 static void engine_wake(peer_t *p)
 {
-    if (p->state == PEER_CONNECTED && !p->e.loop.fresh_stream && !p->e.loop.kick_queued &&
-        send_queued(p) == 0)
-        return;
-    queue_kick(p);
+    peer_loop_t *l = &p->e.loop;
+    if (l->fresh_stream || l->kick_queued || p->state == PEER_IDLE) {
+        queue_kick(p);
+    } else if (p->state == PEER_CONNECTED && !l->write_blocked) {
+        int err = send_queued(p);
+        l->write_blocked = err == EAGAIN;
+        if (err != 0)
+            queue_kick(p); /* the I/O thread watches for room, or finds the failure */
+    }
 }
 
 static void engine_relink(peer_t *p)
@@ -230,6 +252,7 @@ static void engine_relink(peer_t *p)
 static bool engine_peer_init(peer_t *p)
 {
     p->e.loop.fd = -1;
+    p->e.loop.kick = (actor_io_node_t){.fn = on_kick, .arg = p};
     ev_io_init(&p->e.loop.watcher, on_peer_io, -1, 0);
     p->e.loop.watcher.data = p;
     return true;
@@ -253,7 +276,6 @@ static void conn_close(loop_conn_t *c)
     if (c->next != NULL)
         c->next->prev = c->prev;
     in_decoder_fini(&c->in);
-    free(c->buf);
     free(c);
 }
 
@@ -261,13 +283,13 @@ static void on_conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop, (void)revents;
     loop_conn_t *c = w->data;
-    ssize_t n = read(c->fd, c->buf, RECV_CHUNK);
+    ssize_t n = read(c->fd, lp.buf, RECV_CHUNK);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
         in_decoder_ended(&c->in);
         conn_close(c);
-    } else if (!in_decoder_feed(&c->in, c->buf, (size_t)n)) {
+    } else if (!in_decoder_feed(&c->in, lp.buf, (size_t)n)) {
         conn_close(c);
     }
 }
@@ -275,9 +297,8 @@ static void on_conn_readable(struct ev_loop *loop, ev_io *w, int revents)
 static void conn_open(int fd, const struct sockaddr_in *from)
 {
     loop_conn_t *c = calloc(1, sizeof(*c));
-    if (c == NULL || (c->buf = malloc(RECV_CHUNK)) == NULL) {
+    if (c == NULL) {
         LOG_ERROR("Out of memory accepting a connection");
-        free(c);
         close(fd);
         return;
     }
@@ -336,34 +357,72 @@ static void start_accepting(void *unused)
     ev_io_start(actor_io_loop(), &lp.accept_watcher);
 }
 
+typedef struct port_range {
+    unsigned low, high;
+} port_range_t;
+
 /* The kernel's ephemeral port range, where a bind to port 0 would land. */
-static void ephemeral_range(unsigned *low, unsigned *high)
+static port_range_t ephemeral_range(void)
 {
-    *low = 32768, *high = 60999;
+    port_range_t r = {32768, 60999};
     FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
     unsigned a, b;
     if (f != NULL && fscanf(f, "%u %u", &a, &b) == 2 && a > 0 && a < b && b < 65536)
-        *low = a, *high = b;
+        r = (port_range_t){a, b};
     if (f != NULL)
         fclose(f);
+    return r;
 }
 
-/* Binds fd to a free port drawn at random from the ephemeral range, else (after
- * RANDOM_PORT_TRIES ports in use) to whatever port the kernel finds. Why not port 0 at once: the
- * kernel looks for a free port by walking up from a random one, skipping every port held, even
- * by TIME_WAIT; a host that has run thousands of executors holds thousands of such ports in
- * runs, and that walk cost more CPU than the rest of an executor's start (measured with perf:
- * inet_bind2_bucket_find and inet_bhash2_conflict). A random probe checks one port. */
+/* The ports an operator reserved (ip_local_reserved_ports: "8080,9000-9100"), which a bind to
+ * port 0 never takes. Returns how many ranges went into out. */
+static size_t reserved_ports(port_range_t *out, size_t max)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "r");
+    size_t n = 0;
+    unsigned a, b;
+    int c = 0;
+    while (f != NULL && n < max && fscanf(f, "%u", &a) == 1) {
+        b = a;
+        if ((c = fgetc(f)) == '-' && fscanf(f, "%u", &b) == 1)
+            c = fgetc(f);
+        out[n++] = (port_range_t){a, b};
+        if (c != ',')
+            break;
+    }
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
+
+static bool port_reserved(unsigned port, const port_range_t *reserved, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (port >= reserved[i].low && port <= reserved[i].high)
+            return true;
+    }
+    return false;
+}
+
+/* Binds fd to a free port drawn at random from the ephemeral range (skipping reserved ones), else
+ * (after RANDOM_PORT_TRIES ports in use) to whatever port the kernel finds. Why not port 0 at
+ * once: the kernel looks for a free port by walking up from a random one, skipping every port
+ * held, even by TIME_WAIT; a host that has run thousands of executors holds thousands of such
+ * ports in runs, and that walk cost more CPU than the rest of an executor's start (measured with
+ * perf: inet_bind2_bucket_find and inet_bhash2_conflict). A random probe checks one port. */
 static int bind_any_port(int fd, struct sockaddr_in *sa)
 {
-    unsigned low, high;
-    ephemeral_range(&low, &high);
+    port_range_t range = ephemeral_range(), reserved[RESERVED_MAX];
+    size_t reserved_count = reserved_ports(reserved, RESERVED_MAX);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    uint32_t x = (uint32_t)getpid() * 2654435761u ^ (uint32_t)now.tv_nsec;
+    uint32_t x = ((uint32_t)getpid() * 2654435761u ^ (uint32_t)now.tv_nsec) | 1; /* never 0 */
     for (int i = 0; i < RANDOM_PORT_TRIES; i++) {
         x ^= x << 13, x ^= x >> 17, x ^= x << 5; /* xorshift32 */
-        sa->sin_port = htons((uint16_t)(low + x % (high - low + 1)));
+        unsigned port = range.low + x % (range.high - range.low + 1);
+        if (port_reserved(port, reserved, reserved_count))
+            continue;
+        sa->sin_port = htons((uint16_t)port);
         if (bind(fd, (struct sockaddr *)sa, sizeof(*sa)) == 0)
             return 0;
         if (errno != EADDRINUSE)
@@ -381,6 +440,9 @@ static actor_err_t engine_listen(const char *bind_ip, uint16_t port, uint16_t *b
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return ACTOR_ESYSTEM;
+    /* The port can be taken again at once after a restart (an agent's: its executors find it
+     * there), past the old streams' TIME_WAIT, as nng's listeners allow. For that the option must
+     * be on the old streams too, so it is set whatever the port. */
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     socklen_t len = sizeof(sa);

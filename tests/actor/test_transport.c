@@ -15,7 +15,9 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -747,6 +749,74 @@ static void test_relinks_in_quick_succession(void **state)
     close(rp.listener);
 }
 
+/* Plain threads (not actors) sending to peers that accept but never read, and to ports that
+ * refuse, while the runtime stops under them: no sender may still be using a peer when the stop
+ * frees it, nor hand an engine work for it afterwards (ASan builds catch either), and sends after
+ * the stop are refused quietly. */
+#define STOP_RACE_THREADS 4
+#define STOP_RACE_PEERS   32
+#define STOP_RACE_ROUNDS  20
+
+static struct {
+    actor_pid_t peers[STOP_RACE_PEERS];
+    atomic_bool done;
+    atomic_uint sent;
+} stop_race_;
+
+static void *stop_race_sender(void *unused)
+{
+    (void)unused;
+    uint8_t payload[512] = {0};
+    for (unsigned i = 0; !atomic_load(&stop_race_.done); i++) {
+        Actortest__Ping ping = ACTORTEST__PING__INIT;
+        ping.has_seq = true;
+        ping.seq = i;
+        ping.has_payload = true;
+        ping.payload.data = payload;
+        ping.payload.len = sizeof(payload);
+        actor_send(NULL, &stop_race_.peers[i % STOP_RACE_PEERS], &ping.base);
+        atomic_fetch_add(&stop_race_.sent, 1);
+    }
+    return NULL;
+}
+
+static void test_sends_from_threads_while_stopping(void **state)
+{
+    fixture_t *fx = *state;
+    int listeners[STOP_RACE_PEERS];
+    for (int i = 0; i < STOP_RACE_PEERS; i++) {
+        uint16_t port;
+        listeners[i] = raw_listener(&port, 64);
+        actor_pid_make(&stop_race_.peers[i], "sink", INADDR_LOOPBACK, port);
+        if (i % 2 == 1) { /* a port that refuses */
+            close(listeners[i]);
+            listeners[i] = -1;
+        }
+    }
+    for (int round = 0; round < STOP_RACE_ROUNDS; round++) {
+        if (round > 0)
+            assert_int_equal(start_client(fx), 0);
+        atomic_store(&stop_race_.done, false);
+        atomic_store(&stop_race_.sent, 0);
+        pthread_t threads[STOP_RACE_THREADS];
+        for (int i = 0; i < STOP_RACE_THREADS; i++)
+            assert_int_equal(pthread_create(&threads[i], NULL, stop_race_sender, NULL), 0);
+        while (atomic_load(&stop_race_.sent) < 500)
+            sched_yield();
+        actor_runtime_stop();
+        unsigned at_stop = atomic_load(&stop_race_.sent);
+        while (atomic_load(&stop_race_.sent) < at_stop + 200)
+            sched_yield(); /* sends after the stop */
+        atomic_store(&stop_race_.done, true);
+        for (int i = 0; i < STOP_RACE_THREADS; i++)
+            pthread_join(threads[i], NULL);
+    }
+    for (int i = 0; i < STOP_RACE_PEERS; i++) {
+        if (listeners[i] >= 0)
+            close(listeners[i]);
+    }
+}
+
 typedef struct flood {
     actor_pid_t to;
     size_t count, size;
@@ -827,6 +897,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_relink_replaces_a_stale_stream, setup_alone,
                                         teardown_alone),
         cmocka_unit_test_setup_teardown(test_relinks_in_quick_succession, setup_alone,
+                                        teardown_alone),
+        cmocka_unit_test_setup_teardown(test_sends_from_threads_while_stopping, setup_alone,
                                         teardown_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
