@@ -2,12 +2,13 @@
  * transport.h: messages between processes over TCP streams (runtime-internal).
  *
  * Each process listens on its actor port, through one of two engines (transport_int.h): nng's
- * streams, or plain sockets on the runtime's I/O loop for processes that live briefly. To reach a
- * peer, a process dials the peer's actor port once and keeps the stream; messages flow from dialler
- * to acceptor only (libprocess does the same), in the record format of frame.h. Messages queued
- * while a write is in flight go out together in the next write, so under load one nng operation
- * (~30 us of cross-thread wake-ups on this kind of machine) carries hundreds of messages instead of
- * one.
+ * streams, or plain sockets on the runtime's I/O loop for processes with few peers (agents,
+ * executors). To reach a peer, a process dials the peer's actor port once and keeps the stream;
+ * messages flow from dialler to acceptor only (libprocess does the same), in the record format
+ * of frame.h. Messages queued while a write is in flight (nng) or while the socket is full (the
+ * loop engine, which otherwise writes each message from the sending thread at once) go out
+ * together in the next write, so under load one operation (~30 us of cross-thread wake-ups on
+ * this kind of machine) carries hundreds of messages instead of one.
  *
  * Links to remote actors ride on the outgoing stream: when it breaks (the peer process died or
  * the network failed) or cannot be made, every actor linked through it gets `exited`. A relink
