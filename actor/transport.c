@@ -154,6 +154,19 @@ static void peer_notify_links(peer_t *p)
     p->link_count = 0;
 }
 
+void peer_trim(peer_t *p)
+{
+    if (p->pending.len == 0) {
+        free(p->pending.data);
+        p->pending = (outbuf_t){0};
+    }
+    if (p->inflight_done == p->inflight.len) {
+        free(p->inflight.data);
+        p->inflight = (outbuf_t){0};
+        p->inflight_done = 0;
+    }
+}
+
 bool peer_wants_stream(const peer_t *p)
 {
     return (p->pending.len > 0 || p->link_count > 0) && !tp.stopping;
@@ -206,6 +219,7 @@ void peer_dial_failed(peer_t *p, const char *why)
     p->warned = true;
     p->state = PEER_IDLE;
     outbuf_drop(&p->pending);
+    peer_trim(p);
     peer_notify_links(p);
     flush_progress();
 }

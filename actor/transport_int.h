@@ -138,6 +138,11 @@ bool peer_next_write(peer_t *p, const uint8_t **data, size_t *len);
 /* n more bytes were written. */
 void peer_wrote(peer_t *p, size_t n);
 
+/* The engine released the peer's stream (IDLE): the buffers that hold nothing are freed, so that
+ * a peer whose process is gone (an executor that exited: an agent meets thousands) keeps only
+ * its record, not its two write buffers of 64 KiB or more. They come back with the next send. */
+void peer_trim(peer_t *p);
+
 /* Whether an IDLE peer has reason to dial (queued messages or links), unless stopping. */
 bool peer_wants_stream(const peer_t *p);
 

@@ -74,6 +74,7 @@ static void release_stream(peer_t *p)
         close(p->e.loop.fd);
     p->e.loop.fd = -1;
     p->state = PEER_IDLE;
+    peer_trim(p);
 }
 
 static void peer_break(peer_t *p, const char *why, int err)

@@ -87,6 +87,7 @@ static void peer_maybe_idle(peer_t *p)
     nng_stream_free(n->stream);
     n->stream = NULL;
     p->state = PEER_IDLE;
+    peer_trim(p);
     if (peer_wants_stream(p))
         peer_start_dial(p);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -749,6 +750,41 @@ static void test_relinks_in_quick_succession(void **state)
     close(rp.listener);
 }
 
+/* A peer whose process is gone (its stream broke) keeps no write buffers: an agent meets a new
+ * peer for every executor it runs, and two buffers of 64 KiB each per gone executor would add up
+ * to gigabytes. The heap in use grows by far less than that over many gone peers (checked
+ * through mallinfo2, which ASan builds leave at zero). */
+static void test_gone_peers_keep_no_buffers(void **state)
+{
+    fixture_t *fx = *state;
+    enum { PEERS = 100 };
+    size_t before = mallinfo2().uordblks;
+    for (int i = 0; i < PEERS; i++) {
+        uint16_t port;
+        int listener = raw_listener(&port, 4);
+        actor_pid_t peer;
+        actor_pid_make(&peer, "peer", INADDR_LOOPBACK, port);
+        relink_and_send(fx, &peer, true, false, 1, 1);
+        raw_stream_t rs;
+        assert_true(raw_accept(listener, &rs, 5000));
+        assert_int_equal(raw_read(&rs, 1, 5000), 1);
+        raw_close(&rs); /* the peer "exits" */
+        close(listener);
+    }
+    assert_int_equal(wait_for(&sync_.exits, true, PEERS, 10), PEERS);
+    const size_t bound = PEERS * 16 * 1024; /* without the trim: PEERS * 128 KiB */
+    size_t grown = 0;
+    for (int tries = 0; tries < 500; tries++) { /* the trim follows the exit notice closely */
+        size_t now = mallinfo2().uordblks;
+        grown = now > before ? now - before : 0;
+        if (grown < bound)
+            break;
+        poll(NULL, 0, 10);
+    }
+    print_message("heap in use grew by %zu bytes over %d gone peers\n", grown, PEERS);
+    assert_true(grown < bound);
+}
+
 /* Plain threads (not actors) sending to peers that accept but never read, and to ports that
  * refuse, while the runtime stops under them: no sender may still be using a peer when the stop
  * frees it, nor hand an engine work for it afterwards (ASan builds catch either), and sends after
@@ -899,6 +935,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_relinks_in_quick_succession, setup_alone,
                                         teardown_alone),
         cmocka_unit_test_setup_teardown(test_sends_from_threads_while_stopping, setup_alone,
+                                        teardown_alone),
+        cmocka_unit_test_setup_teardown(test_gone_peers_keep_no_buffers, setup_alone,
                                         teardown_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
