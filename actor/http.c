@@ -13,8 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <semaphore.h>
-
 #include "actor/actor_int.h"
 #include "actor/io.h"
 #include "actor/log.h"
@@ -45,36 +43,6 @@ static struct {
     http_server_t *server; /* I/O thread only */
     listener_t *listeners; /* I/O thread only */
 } web = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-/* ---- running something on the I/O thread and waiting for it ---- */
-
-typedef struct sync_call {
-    void (*fn)(void *arg);
-    void *arg;
-    sem_t done;
-} sync_call_t;
-
-static void run_sync_call(void *arg)
-{
-    sync_call_t *c = arg;
-    c->fn(c->arg);
-    sem_post(&c->done);
-}
-
-static actor_err_t io_call_sync(void (*fn)(void *arg), void *arg)
-{
-    if (actor_io_is_loop_thread()) {
-        fn(arg);
-        return ACTOR_OK;
-    }
-    sync_call_t c = {.fn = fn, .arg = arg};
-    sem_init(&c.done, 0, 0);
-    actor_err_t err = actor_io_call(run_sync_call, &c);
-    if (err == ACTOR_OK)
-        sem_wait(&c.done);
-    sem_destroy(&c.done);
-    return err;
-}
 
 /* ---- routing (I/O thread) ---- */
 
@@ -242,7 +210,7 @@ actor_err_t actor_http_listen(const char *ip, uint16_t port, const char *root_id
     if (!rt.running)
         return ACTOR_ECLOSED;
     listen_call_t c = {ip, port, root_id, 0, ACTOR_OK};
-    actor_err_t err = io_call_sync(listen_on_io, &c);
+    actor_err_t err = actor_io_call_sync(listen_on_io, &c);
     if (err != ACTOR_OK)
         return err;
     if (c.err == ACTOR_OK && bound != NULL)
@@ -265,7 +233,7 @@ static void stop_on_io(void *unused)
 
 void actor_http_stop(void)
 {
-    io_call_sync(stop_on_io, NULL);
+    actor_io_call_sync(stop_on_io, NULL);
     pthread_mutex_lock(&web.lock);
     route_entry_t *e, *tmp;
     HASH_ITER(hh, web.routes, e, tmp)

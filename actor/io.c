@@ -3,6 +3,7 @@
 
 #include <ev.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 
 #include "actor/log.h"
@@ -118,6 +119,34 @@ actor_err_t actor_io_call(void (*fn)(void *arg), void *arg)
     actor_err_t err = actor_io_post(c);
     if (err != ACTOR_OK)
         free(c);
+    return err;
+}
+
+typedef struct sync_call {
+    void (*fn)(void *arg);
+    void *arg;
+    sem_t done;
+} sync_call_t;
+
+static void run_sync_call(void *arg)
+{
+    sync_call_t *c = arg;
+    c->fn(c->arg);
+    sem_post(&c->done);
+}
+
+actor_err_t actor_io_call_sync(void (*fn)(void *arg), void *arg)
+{
+    if (actor_io_is_loop_thread()) {
+        fn(arg);
+        return ACTOR_OK;
+    }
+    sync_call_t c = {.fn = fn, .arg = arg};
+    sem_init(&c.done, 0, 0);
+    actor_err_t err = actor_io_call(run_sync_call, &c);
+    if (err == ACTOR_OK)
+        sem_wait(&c.done);
+    sem_destroy(&c.done);
     return err;
 }
 

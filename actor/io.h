@@ -30,6 +30,10 @@ bool actor_io_is_loop_thread(void);
  * (ACTOR_ECLOSED once the loop stopped, ACTOR_ENOMEM) fn never runs and the caller keeps arg. */
 actor_err_t actor_io_call(void (*fn)(void *arg), void *arg);
 
+/* Runs fn(arg) on the I/O thread and waits until it has run (at once when called there).
+ * Errors: those of actor_io_call, and then fn never runs. */
+actor_err_t actor_io_call_sync(void (*fn)(void *arg), void *arg);
+
 /* A call in caller storage, for actor_io_post: the caller sets fn and arg; the rest is the
  * loop's. For a caller with at most one call of its own queued at a time (a peer's kick). */
 typedef struct actor_io_node {

@@ -93,7 +93,8 @@ static void outbuf_drop(outbuf_t *b)
 
 static void peer_free(peer_t *p)
 {
-    tp.engine->peer_fini(p);
+    if (tp.engine->peer_fini != NULL)
+        tp.engine->peer_fini(p);
     free(p->pending.data);
     free(p->inflight.data);
     free(p->links);

@@ -94,7 +94,7 @@ typedef struct transport_engine {
     actor_err_t (*listen)(const char *bind_ip, uint16_t port, uint16_t *bound);
     /* A new peer's engine part; false when out of resources. */
     bool (*peer_init)(peer_t *p);
-    /* Frees the engine part of a peer that no operation uses any more. */
+    /* Frees the engine part of a peer that no operation uses any more. May be NULL. */
     void (*peer_fini)(peer_t *p);
     /* Something was queued or a link added: dial if IDLE, write if CONNECTED. Lock held. */
     void (*wake)(peer_t *p);

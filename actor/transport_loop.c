@@ -5,10 +5,10 @@
  * Socket calls run on the I/O thread, but for writes on a connected stream (engine_wake). The
  * hooks transport.c calls from other threads otherwise queue a `kick` there (one at a time per
  * peer), which dials an IDLE peer that has something to send or a link to keep, or writes what a
- * CONNECTED one has queued. A peer's one watcher sees
- * the connect complete (writable), room to write again (writable, while a write is short) and the
- * stream breaking (readable: peers never write on streams they accepted). Everything here is
- * done under the peer's lock; a stream that breaks is released at once, so CLOSING never lasts.
+ * CONNECTED one has queued. A peer's one watcher sees the connect complete (writable), room to
+ * write again (writable, while a write is short) and the stream breaking (readable: peers never
+ * write on streams they accepted). Everything here is done under the peer's lock; a stream that
+ * breaks is released at once, so CLOSING never lasts.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -47,12 +47,7 @@ static struct {
     /* Every read lands here: all happen on the I/O thread, and the decoder keeps what a record
      * split across reads needs, so one buffer serves every stream. */
     uint8_t buf[RECV_CHUNK];
-    /* The stop handshake with the thread calling transport_stop. */
-    pthread_mutex_t stop_lock;
-    pthread_cond_t stop_cv;
-    bool stopped;
-} lp = {
-    .listen_fd = -1, .stop_lock = PTHREAD_MUTEX_INITIALIZER, .stop_cv = PTHREAD_COND_INITIALIZER};
+} lp = {.listen_fd = -1};
 
 /* ---- outgoing ---- */
 
@@ -259,11 +254,6 @@ static bool engine_peer_init(peer_t *p)
     return true;
 }
 
-static void engine_peer_fini(peer_t *p)
-{
-    (void)p; /* the socket went in engine_stop */
-}
-
 /* ---- incoming ---- */
 
 static void conn_close(loop_conn_t *c)
@@ -458,7 +448,6 @@ static actor_err_t engine_listen(const char *bind_ip, uint16_t port, uint16_t *b
     *bound = ntohs(sa.sin_port);
     lp.listen_fd = fd;
     lp.conns = NULL;
-    lp.stopped = false;
     actor_err_t err = actor_io_call(start_accepting, NULL);
     if (err != ACTOR_OK) {
         close(fd);
@@ -486,30 +475,19 @@ static void stop_everything(void *unused)
     while (lp.conns != NULL)
         conn_close(lp.conns);
     transport_each_peer(peer_stop);
-    pthread_mutex_lock(&lp.stop_lock);
-    lp.stopped = true;
-    pthread_cond_broadcast(&lp.stop_cv);
-    pthread_mutex_unlock(&lp.stop_lock);
 }
 
 static void engine_stop(void)
 {
-    actor_err_t err;
-    while ((err = actor_io_call(stop_everything, NULL)) == ACTOR_ENOMEM)
-        sched_yield(); /* the sockets must be closed on the loop's thread */
-    if (err != ACTOR_OK)
-        return; /* the runtime stops the transport before the loop: not reached */
-    pthread_mutex_lock(&lp.stop_lock);
-    while (!lp.stopped)
-        pthread_cond_wait(&lp.stop_cv, &lp.stop_lock);
-    pthread_mutex_unlock(&lp.stop_lock);
+    /* The sockets must be closed on the loop's thread, which outlives the transport. */
+    while (actor_io_call_sync(stop_everything, NULL) == ACTOR_ENOMEM)
+        sched_yield();
 }
 
 const transport_engine_t transport_loop_engine = {
     .name = "loop",
     .listen = engine_listen,
     .peer_init = engine_peer_init,
-    .peer_fini = engine_peer_fini,
     .wake = engine_wake,
     .relink = engine_relink,
     .stop = engine_stop,

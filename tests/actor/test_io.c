@@ -1,7 +1,9 @@
 /* Tests of io.h without the rest of the runtime: calls run on the I/O thread, in call order, each
  * exactly once when many threads call at once; a call made from the I/O thread runs after the
  * current one; stopping runs what is queued; a call after stop is refused and never runs; the
- * loop starts again after a stop. Waits are bounded (a condition variable with a deadline). */
+ * loop starts again after a stop; a synchronous call has run when it returns; a call in caller
+ * storage (actor_io_post) runs like any other and can be posted again once it ran. Waits are
+ * bounded (a condition variable with a deadline). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,6 +194,31 @@ static void test_call_after_stop_is_refused(void **unused)
     assert_int_equal(seen.count, 0); /* the thread is joined: nothing can run them later */
 }
 
+static void test_sync_call_has_run_on_return(void **unused)
+{
+    (void)unused;
+    assert_int_equal(actor_io_call_sync(record, (void *)0), ACTOR_OK);
+    assert_int_equal(seen.count, 1); /* no wait: it ran before the call returned */
+    assert_int_equal(seen.on_loop_thread, 1);
+    actor_io_stop();
+    assert_int_equal(actor_io_call_sync(record, (void *)1), ACTOR_ECLOSED);
+    assert_int_equal(seen.count, 1);
+}
+
+static void test_posted_node_runs_and_is_reusable(void **unused)
+{
+    (void)unused;
+    actor_io_node_t node = {.fn = record, .arg = (void *)0};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(actor_io_post(&node), ACTOR_OK);
+        assert_int_equal(wait_count(i + 1), i + 1); /* ran: the node is ours again */
+    }
+    assert_int_equal(seen.runs[0], 3);
+    assert_int_equal(seen.on_loop_thread, 3);
+    actor_io_stop();
+    assert_int_equal(actor_io_post(&node), ACTOR_ECLOSED);
+}
+
 static void test_start_again_after_stop(void **unused)
 {
     (void)unused;
@@ -212,6 +239,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_runs_queued_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_call_after_stop_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_again_after_stop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_call_has_run_on_return, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_posted_node_runs_and_is_reusable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
