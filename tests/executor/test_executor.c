@@ -37,6 +37,7 @@
 #include "internal.pb-c.h"
 #include "mesos.pb-c.h"
 #include "proto/task_states.h"
+#include "tests/support/executor_messages.h"
 
 #define WAIT_MS       10000
 #define FRAMEWORK_ID  "fw-1"
@@ -121,15 +122,9 @@ static void answer_register(actor_t *self, const actor_pid_t *to)
 static void acknowledge(actor_t *self, const actor_pid_t *to,
                         const Mesos__Internal__StatusUpdate *u)
 {
-    Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
-    Mesos__Internal__StatusUpdateAcknowledgementMessage ack =
-        MESOS__INTERNAL__STATUS_UPDATE_ACKNOWLEDGEMENT_MESSAGE__INIT;
-    aid.value = AGENT_ID;
-    ack.agent_id = &aid;
-    ack.framework_id = u->framework_id;
-    ack.task_id = u->status->task_id;
-    ack.uuid = u->uuid;
-    actor_send(self, to, &ack.base);
+    status_ack_t ack;
+    status_ack_init(&ack, AGENT_ID, u);
+    actor_send(self, to, &ack.msg.base);
 }
 
 static void answer_reregister(actor_t *self, const actor_pid_t *to,

@@ -18,6 +18,7 @@
 #include "frameworks/executor_driver.h"
 #include "internal.pb-c.h"
 #include "proto/task_states.h"
+#include "tests/support/executor_messages.h"
 #include "tests/master/support.h"
 
 #define FRAMEWORK_ID "fw-1"
@@ -379,15 +380,9 @@ static void start_running(fixture_t *f)
 
 static void acknowledge(fixture_t *f, const Mesos__Internal__StatusUpdate *u)
 {
-    Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
-    Mesos__Internal__StatusUpdateAcknowledgementMessage ack =
-        MESOS__INTERNAL__STATUS_UPDATE_ACKNOWLEDGEMENT_MESSAGE__INIT;
-    aid.value = AGENT_ID;
-    ack.agent_id = &aid;
-    ack.framework_id = u->framework_id;
-    ack.task_id = u->status->task_id;
-    ack.uuid = u->uuid;
-    send_from(&f->agent->pid, &f->driver, &ack.base);
+    status_ack_t ack;
+    status_ack_init(&ack, AGENT_ID, u);
+    send_from(&f->agent->pid, &f->driver, &ack.msg.base);
 }
 
 /* The i-th status update the agent received (from 0; -1 = the last). */
