@@ -505,17 +505,25 @@ static void test_stop_flushes_queued_messages(void **state)
     assert_int_equal(sink_.bytes, (uint64_t)FLUSH_PINGS * FLUSH_PAYLOAD);
 }
 
-/* A listening socket on a free loopback port with room for `backlog` unaccepted connections. */
-static int raw_listener(uint16_t *port, int backlog)
+/* A socket bound to a free port of 127.0.0.1 and not listening: a dial to the port is refused,
+ * and the port stays taken. */
+static int bound_port(uint16_t *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(fd, backlog), 0);
     socklen_t len = sizeof(sa);
     assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
     *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+/* A listening socket on a free loopback port with room for `backlog` unaccepted connections. */
+static int raw_listener(uint16_t *port, int backlog)
+{
+    int fd = bound_port(port);
+    assert_int_equal(listen(fd, backlog), 0);
     return fd;
 }
 
@@ -819,15 +827,13 @@ static void *stop_race_sender(void *unused)
 static void test_sends_from_threads_while_stopping(void **state)
 {
     fixture_t *fx = *state;
-    int listeners[STOP_RACE_PEERS];
+    int sockets[STOP_RACE_PEERS];
     for (int i = 0; i < STOP_RACE_PEERS; i++) {
         uint16_t port;
-        listeners[i] = raw_listener(&port, 64);
+        /* Half listen and never accept; half refuse: bound, not listening, so that the port
+         * stays ours and no other test process that gets it meanwhile receives these pings. */
+        sockets[i] = i % 2 == 0 ? raw_listener(&port, 64) : bound_port(&port);
         actor_pid_make(&stop_race_.peers[i], "sink", INADDR_LOOPBACK, port);
-        if (i % 2 == 1) { /* a port that refuses */
-            close(listeners[i]);
-            listeners[i] = -1;
-        }
     }
     for (int round = 0; round < STOP_RACE_ROUNDS; round++) {
         if (round > 0)
@@ -847,10 +853,8 @@ static void test_sends_from_threads_while_stopping(void **state)
         for (int i = 0; i < STOP_RACE_THREADS; i++)
             pthread_join(threads[i], NULL);
     }
-    for (int i = 0; i < STOP_RACE_PEERS; i++) {
-        if (listeners[i] >= 0)
-            close(listeners[i]);
-    }
+    for (int i = 0; i < STOP_RACE_PEERS; i++)
+        close(sockets[i]);
 }
 
 typedef struct flood {
