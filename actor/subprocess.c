@@ -1,17 +1,18 @@
 /*
- * subprocess.c: vfork+execve and pidfd watches; see subprocess.h.
+ * subprocess.c: vfork-style clone+execve and pidfd watches; see subprocess.h.
  *
- * Spawning. The parent blocks every signal, vforks, and restores its mask once the child has
- * executed its program or exited. The child shares the parent's memory until then, so it only
- * makes system calls that touch nothing shared, and it reports a failed step by writing the step
- * and errno into a volatile record in the parent's stack frame before _exit(127): when vfork
- * returns in the parent, the child is past execve (record empty) or gone (record set), so the
- * parent reads the record without any synchronisation. Credentials change through raw system
+ * Spawning. The parent blocks every signal, clones a child as vfork does (CLONE_VM|CLONE_VFORK,
+ * plus CLONE_FILES: see spawn_child), and restores its mask once the child has executed its
+ * program or exited. The child shares the parent's memory until then, so it only makes system
+ * calls that touch nothing shared, and it reports a failed step by writing the step and errno
+ * into a volatile record in the parent's stack frame before _exit(127): when clone returns in
+ * the parent, the child is past execve (record empty) or gone (record set), so the parent reads
+ * the record without any synchronisation. Credentials change through raw system
  * calls, because glibc's setuid() in a multi-threaded process signals every thread of the
  * process (its "setxid" broadcast) through data the child shares with the parent.
  *
  * Launcher threads. actor_subprocess_spawn_async copies the options into a job and queues it
- * for two threads that run the same vfork+execve and dispatch the outcome to the actor: the
+ * for two threads that run the same clone+execve and dispatch the outcome to the actor: the
  * agent's actor goes on while executors are spawned, two at a time on two cores. Their lifetime
  * is the reaper's: started with the first job, joined in the reaper's fini.
  *
@@ -49,9 +50,15 @@ extern char **environ;
 
 /* ---- spawning ---- */
 
+/* Code that runs in the child, on its own stack inside our memory: not instrumented by
+ * AddressSanitizer, whose shadow bookkeeping for these frames would stay behind in memory we go
+ * on using (the child never returns from them). */
+#define CHILD_CODE __attribute__((no_sanitize_address))
+
 /* The child's steps, in order; a failed one is reported with errno. */
 typedef enum spawn_step {
     STEP_NONE = 0,
+    STEP_UNSHARE,
     STEP_CGROUP_OPEN,
     STEP_CGROUP_WRITE,
     STEP_SETSID,
@@ -66,15 +73,15 @@ typedef enum spawn_step {
     STEP_EXECVE,
 } spawn_step_t;
 
-/* Written by the child (in the parent's frame), read by the parent after vfork returns. */
+/* Written by the child (in the parent's frame), read by the parent after clone returns. */
 typedef struct spawn_report {
     int step;     /* spawn_step_t that failed; STEP_NONE when the program runs */
     int error;    /* its errno */
     size_t index; /* the cgroup.procs file, for the cgroup steps */
 } spawn_report_t;
 
-static __attribute__((noreturn)) void child_fail(volatile spawn_report_t *r, spawn_step_t step,
-                                                 size_t index)
+static CHILD_CODE __attribute__((noreturn)) void child_fail(volatile spawn_report_t *r,
+                                                            spawn_step_t step, size_t index)
 {
     r->error = errno;
     r->index = index;
@@ -83,7 +90,7 @@ static __attribute__((noreturn)) void child_fail(volatile spawn_report_t *r, spa
 }
 
 /* Writes the decimal pid and a newline into buf; returns the length. */
-static size_t format_pid(pid_t pid, char buf[24])
+static CHILD_CODE size_t format_pid(pid_t pid, char buf[24])
 {
     char digits[24];
     size_t n = 0;
@@ -99,7 +106,8 @@ static size_t format_pid(pid_t pid, char buf[24])
     return len;
 }
 
-static void child_join_cgroups(const actor_subprocess_options_t *o, volatile spawn_report_t *r)
+static CHILD_CODE void child_join_cgroups(const actor_subprocess_options_t *o,
+                                          volatile spawn_report_t *r)
 {
     char text[24];
     size_t len = format_pid(getpid(), text);
@@ -118,8 +126,8 @@ static void child_join_cgroups(const actor_subprocess_options_t *o, volatile spa
 }
 
 /* Opens path onto descriptor target (0, 1 or 2). */
-static void child_redirect(const char *path, int target, int flags, spawn_step_t step,
-                           volatile spawn_report_t *r)
+static CHILD_CODE void child_redirect(const char *path, int target, int flags, spawn_step_t step,
+                                      volatile spawn_report_t *r)
 {
     if (path == NULL)
         return;
@@ -133,7 +141,8 @@ static void child_redirect(const char *path, int target, int flags, spawn_step_t
     }
 }
 
-static void child_switch_user(const actor_subprocess_options_t *o, volatile spawn_report_t *r)
+static CHILD_CODE void child_switch_user(const actor_subprocess_options_t *o,
+                                         volatile spawn_report_t *r)
 {
     if (!o->switch_user)
         return;
@@ -147,7 +156,7 @@ static void child_switch_user(const actor_subprocess_options_t *o, volatile spaw
 
 /* Default dispositions and an empty mask, whatever the parent had: a task must not inherit an
  * agent's ignored SIGPIPE or its blocked SIGTERM. */
-static void child_reset_signals(void)
+static CHILD_CODE void child_reset_signals(void)
 {
     struct sigaction dfl;
     memset(&dfl, 0, sizeof(dfl));
@@ -160,9 +169,12 @@ static void child_reset_signals(void)
     sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static __attribute__((noreturn)) void child_run(const actor_subprocess_options_t *o,
-                                                char *const *envp, volatile spawn_report_t *r)
+static CHILD_CODE __attribute__((noreturn)) void
+child_run(const actor_subprocess_options_t *o, char *const *envp, volatile spawn_report_t *r)
 {
+    /* First, while nothing has been opened: a table of our own holding only 0, 1 and 2. */
+    if (close_range(3, ~0u, CLOSE_RANGE_UNSHARE) != 0)
+        child_fail(r, STEP_UNSHARE, 0);
     child_join_cgroups(o, r);
     if (o->new_session && setsid() < 0)
         child_fail(r, STEP_SETSID, 0);
@@ -173,22 +185,44 @@ static __attribute__((noreturn)) void child_run(const actor_subprocess_options_t
         child_fail(r, STEP_CHDIR, 0);
     child_switch_user(o, r);
     child_reset_signals();
-    (void)close_range(3, ~0u, 0); /* the parent's sockets and files are not the program's */
     execve(o->path, o->argv, envp);
     child_fail(r, STEP_EXECVE, 0);
 }
 
-/* vfork in a frame of its own, with nothing live across it but the arguments. */
-static pid_t spawn_vfork(const actor_subprocess_options_t *o, char *const *envp,
-                         volatile spawn_report_t *r, int *vfork_errno)
+/* What the child is given: clone passes one pointer. */
+typedef struct child_args {
+    const actor_subprocess_options_t *o;
+    char *const *envp;
+    volatile spawn_report_t *r;
+} child_args_t;
+
+static CHILD_CODE int child_main(void *arg)
 {
+    child_args_t *c = arg;
+    child_run(c->o, c->envp, c->r);
+}
+
+/* The child's stack: it only makes system calls, a few frames deep. */
+#define CHILD_STACK_BYTES (32 * 1024)
+
+/* Starts the child as vfork would (our memory, and we wait until it has executed its program
+ * or exited), on a stack of its own in this frame, which this thread leaves alone while it
+ * waits. With our descriptor table, not a copy of it: a copy costs a reference taken and
+ * dropped on every open descriptor (an agent holds two sockets and a pidfd per executor), and
+ * while a child held such references, a socket we closed stayed in our epoll set and later
+ * fired for a reused descriptor number, which makes libev rebuild its whole set. The child
+ * unshares the table first thing, keeping only 0, 1 and 2. */
+static pid_t spawn_child(const actor_subprocess_options_t *o, char *const *envp,
+                         volatile spawn_report_t *r, int *clone_errno)
+{
+    _Alignas(16) char stack[CHILD_STACK_BYTES];
+    child_args_t args = {o, envp, r};
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t pid = vfork();
-    if (pid == 0)
-        child_run(o, envp, r);
-    *vfork_errno = errno;
+    pid_t pid = clone(child_main, stack + sizeof(stack),
+                      CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &args);
+    *clone_errno = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return pid;
 }
@@ -217,6 +251,9 @@ static void describe_failure(const actor_subprocess_options_t *o, const spawn_re
         break;
     case STEP_SETSID:
         snprintf(what, sizeof(what), "setsid");
+        break;
+    case STEP_UNSHARE:
+        snprintf(what, sizeof(what), "close_range (unshare)");
         break;
     case STEP_CHDIR:
         snprintf(what, sizeof(what), "chdir");
@@ -265,14 +302,14 @@ actor_err_t actor_subprocess_spawn(const actor_subprocess_options_t *opts, pid_t
         return ACTOR_EINVAL;
     }
     char *const *envp = opts->envp != NULL ? opts->envp : environ;
-    /* Volatile: the compiler cannot see the child write it between vfork and our read. */
+    /* Volatile: the compiler cannot see the child write it between clone and our read. */
     volatile spawn_report_t report = {STEP_NONE, 0, 0};
-    int vfork_errno = 0;
-    pid_t child = spawn_vfork(opts, envp, &report, &vfork_errno);
+    int clone_errno = 0;
+    pid_t child = spawn_child(opts, envp, &report, &clone_errno);
     if (child < 0) {
         if (err != NULL && err_len > 0)
-            snprintf(err, err_len, "vfork: %s", strerror(vfork_errno));
-        return vfork_errno == ENOMEM ? ACTOR_ENOMEM : ACTOR_ESYSTEM;
+            snprintf(err, err_len, "clone: %s", strerror(clone_errno));
+        return clone_errno == ENOMEM ? ACTOR_ENOMEM : ACTOR_ESYSTEM;
     }
     if (report.step != STEP_NONE) {
         int status;

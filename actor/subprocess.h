@@ -2,18 +2,20 @@
  * subprocess.h: starting processes and hearing of their exit, for actors (libprocess's
  * subprocess and reap).
  *
- * actor_subprocess_spawn() starts a program with vfork+execve, never fork, so that a large
- * process (an agent with thousands of tasks) pays nothing to copy its page tables. Between the
- * vfork and the execve the child only makes async-signal-safe system calls, in this order: it
+ * actor_subprocess_spawn() starts a program as vfork+execve does, never fork, so that a large
+ * process (an agent with thousands of tasks) pays nothing to copy its page tables, nor its
+ * descriptor table: the child starts on the caller's table and first of all takes a table of its
+ * own holding only descriptors 0, 1 and 2 (the caller's sockets and files are not the program's).
+ * Until the execve the child only makes async-signal-safe system calls, in this order: it
  * writes its pid into each listed cgroup.procs file (so that the program starts inside its
  * cgroups, with no window outside them), starts a new session if asked, redirects stdin, stdout
  * and stderr, changes directory, drops to the given user (setgroups, setgid, setuid), resets
  * every signal to its default disposition with nothing blocked (a task must not inherit an
- * agent's ignored SIGPIPE or blocked SIGTERM), closes every descriptor above 2 (the caller's
- * sockets are not the program's), and executes the program. A failure in any of these steps is
- * reported by the spawn call itself, with the step and errno in the message, and the child exits
- * with status 127 (already reaped when the call returns). Safe to call from any thread, handlers
- * included: the caller's thread waits only until the child has executed its program.
+ * agent's ignored SIGPIPE or blocked SIGTERM), and executes the program. A failure in any of
+ * these steps is reported by the spawn call itself, with the step and errno in the message, and
+ * the child exits with status 127 (already reaped when the call returns). Safe to call from any
+ * thread, handlers included: the caller's thread waits only until the child has executed its
+ * program.
  * actor_subprocess_spawn_async() does the same on a launcher thread and tells the actor after.
  *
  * actor_subprocess_watch() tells an actor when a process exits. It works with a pidfd on the

@@ -536,18 +536,18 @@ static void test_watch_for_gone_actor(void **unused)
     (void)unused;
     actor_subprocess_options_t o;
     char *argv[4];
-    shell(&o, argv, "read line");
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    char in[32];
-    snprintf(in, sizeof(in), "/dev/fd/%d", fds[0]);
-    o.stdin_path = in;
+    char fifo[128], script[192];
+    path_in_dir(fifo, sizeof(fifo), "fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(script, sizeof(script), "read line < '%s'", fifo);
+    shell(&o, argv, script);
     pid_t pid = spawn_ok(&o);
-    close(fds[0]);
     watch_ok(pid);
     actor_terminate(&watcher);
     actor_wait(&watcher);
-    close(fds[1]); /* EOF: the shell's read ends, and so does the shell */
+    int fd = open(fifo, O_WRONLY); /* once the shell opened it for reading */
+    assert_true(fd >= 0);
+    close(fd); /* EOF: the shell's read ends, and so does the shell */
     assert_int_equal(wait_exits(1), 1);
     assert_int_equal(seen.pid[0], pid);
     assert_false(seen.in_actor[0]);
