@@ -80,6 +80,12 @@ typedef struct actor_runtime_options {
     /* Worker threads. 0 = none: the thread calling actor_settle() runs every actor, which makes
      * in-process tests fully deterministic. Negative = one per core. */
     int workers;
+    /* Run every actor on the runtime's I/O thread, between its waits for events, instead of on
+     * workers (`workers` is then ignored). For a process whose actors mostly wait for its own
+     * sockets, children and timers, such as an executor: no worker thread to start, and no
+     * wake-up of another thread for each message or event. Handlers must not block for long,
+     * since the process's I/O waits meanwhile. */
+    bool actors_on_io_thread;
     /* Address of the actor port (TCP). NULL = "127.0.0.1". "0.0.0.0" binds every address and
      * advertises 127.0.0.1 unless advertise_ip is set. */
     const char *ip;

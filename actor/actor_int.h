@@ -113,6 +113,7 @@ typedef struct runtime {
     bool stopping;
     worker_t *workers;
     int worker_count;
+    bool actors_on_io; /* the I/O thread is the one worker (scheduler.c) */
 
     struct {
         _Atomic uint64_t messages_dropped, messages_unhandled, remote_sent, remote_received,
@@ -137,7 +138,7 @@ bool rt_has_transport(void); /* false with port < 0: remote PIDs are unreachable
 void rt_finalize(actor_t *a);
 
 /* scheduler.c */
-actor_err_t scheduler_start(int workers);
+actor_err_t scheduler_start(int workers, bool on_io_thread);
 void scheduler_stop(void);
 void scheduler_schedule(actor_t *a); /* a->scheduled was just flipped to 1 */
 void scheduler_settle(void);

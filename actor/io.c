@@ -6,6 +6,7 @@
 #include <semaphore.h>
 #include <stdlib.h>
 
+#include "actor/actor_int.h"
 #include "actor/log.h"
 
 typedef actor_io_node_t io_call_t;
@@ -18,6 +19,9 @@ static struct {
     io_call_t *head, *tail; /* guarded by lock */
     bool stopping;          /* guarded by lock */
     bool started;           /* guarded by lock */
+    ev_prepare prepare;     /* runs prepare_fn before each wait */
+    ev_idle busy;           /* active while prepare_fn has more to do: the loop does not wait */
+    bool (*prepare_fn)(void);
 } io = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static _Thread_local bool on_loop_thread;
@@ -48,14 +52,47 @@ static void on_wake(struct ev_loop *loop, ev_async *w, int revents)
     run_calls();
 }
 
+static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)w, (void)revents;
+    if (io.prepare_fn != NULL && io.prepare_fn())
+        ev_idle_start(loop, &io.busy);
+    else
+        ev_idle_stop(loop, &io.busy);
+}
+
+/* An active idle watcher is what keeps the loop from waiting; it has nothing to do itself. */
+static void on_busy(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    (void)loop, (void)w, (void)revents;
+}
+
 static void *io_main(void *unused)
 {
     (void)unused;
     on_loop_thread = true;
     log_context_set("io");
     ev_run(io.loop, 0);
-    run_calls(); /* calls queued between the break and now still run exactly once */
+    run_calls();     /* calls queued between the break and now still run exactly once */
+    arena_release(); /* what handlers decoded here, when actors run on this thread */
     return NULL;
+}
+
+static void set_prepare(void *arg)
+{
+    bool (**fn)(void) = arg;
+    io.prepare_fn = *fn;
+    if (io.prepare_fn != NULL) {
+        ev_prepare_start(io.loop, &io.prepare);
+    } else {
+        ev_prepare_stop(io.loop, &io.prepare);
+        ev_idle_stop(io.loop, &io.busy);
+    }
+}
+
+actor_err_t actor_io_set_prepare(bool (*fn)(void))
+{
+    return actor_io_call_sync(set_prepare, &fn);
 }
 
 actor_err_t actor_io_start(void)
@@ -67,6 +104,9 @@ actor_err_t actor_io_start(void)
     io.stopping = false;
     ev_async_init(&io.wake, on_wake);
     ev_async_start(io.loop, &io.wake);
+    ev_prepare_init(&io.prepare, on_prepare);
+    ev_idle_init(&io.busy, on_busy);
+    io.prepare_fn = NULL;
     if (pthread_create(&io.thread, NULL, io_main, NULL) != 0) {
         ev_loop_destroy(io.loop);
         return ACTOR_ESYSTEM;

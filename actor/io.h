@@ -43,6 +43,11 @@ typedef struct actor_io_node {
     bool heap; /* made by actor_io_call, freed after it ran */
 } actor_io_node_t;
 
+/* Has fn run on the I/O thread each time its loop is about to wait for events; while fn returns
+ * true (more to do) the loop only polls, without waiting. For the scheduler, when actors run on
+ * the I/O thread. One fn at a time; NULL removes it. Errors: those of actor_io_call_sync. */
+actor_err_t actor_io_set_prepare(bool (*fn)(void));
+
 /* As actor_io_call, with the node in caller storage, which must stay untouched until fn has
  * run: no allocation, so the only error is ACTOR_ECLOSED (then fn never runs). Thread-safe. */
 actor_err_t actor_io_post(actor_io_node_t *node);

@@ -343,7 +343,7 @@ actor_err_t actor_runtime_start(const actor_runtime_options_t *opts)
     err = clock_start();
     if (err != ACTOR_OK)
         goto fail_stop_transport;
-    err = scheduler_start(default_workers(opts));
+    err = scheduler_start(default_workers(opts), opts->actors_on_io_thread);
     if (err != ACTOR_OK)
         goto fail_stop_clock;
     rt.running = true;

@@ -16,11 +16,18 @@
  *
  * With zero workers, actor_settle() runs the same loop on the calling thread until nothing is
  * runnable: in-process tests get one thread and a deterministic order.
+ *
+ * With actors on the I/O thread (actors_on_io_thread), that thread is the only worker: before
+ * each wait for events its loop runs what is ready (IO_TURNS turns, then it only polls until the
+ * rest is done), and a thread that queues an actor wakes the loop once (io_kick). What the loop's
+ * own callbacks queue (messages read from sockets, exits, timers) runs in the same iteration,
+ * with no other thread involved.
  */
 #include <sched.h>
 #include <stdlib.h>
 
 #include "actor/actor_int.h"
+#include "actor/io.h"
 #include "actor/log.h"
 
 #define RUN_BATCH   4096 /* events of one actor per turn */
@@ -28,6 +35,7 @@
 #define LIFO_STREAK 64   /* LIFO turns before the global queue gets a look */
 #define SPIN_ROUNDS 4000 /* ~20-50 us of polling before a worker sleeps, at most */
 #define SPIN_MIN    64   /* the least a worker polls, so that it can learn spinning pays again */
+#define IO_TURNS    64   /* actor turns on the I/O thread per loop iteration */
 
 static _Thread_local worker_t *current_worker;
 static _Thread_local actor_t *current_actor;
@@ -121,13 +129,40 @@ static actor_t *runq_pop_locked(void)
     return a;
 }
 
+/* ---- actors on the I/O thread: waking its loop ---- */
+
+static actor_io_node_t io_kick;
+static atomic_bool io_kick_posted; /* io_kick is queued and has not run yet */
+
+static void io_kicked(void *unused)
+{
+    (void)unused;
+    atomic_store_explicit(&io_kick_posted, false, memory_order_release);
+}
+
+/* The loop runs what is ready before it next waits: a wake-up is needed only from elsewhere,
+ * and one queued is enough (it is cleared before the loop next runs the queue). */
+static void io_kick_loop(void)
+{
+    if (actor_io_is_loop_thread() ||
+        atomic_exchange_explicit(&io_kick_posted, true, memory_order_acq_rel))
+        return;
+    io_kick.fn = io_kicked;
+    io_kick.arg = NULL;
+    if (actor_io_post(&io_kick) != ACTOR_OK) /* stopped: actor_settle runs what is left */
+        atomic_store_explicit(&io_kick_posted, false, memory_order_release);
+}
+
 static void runq_push(actor_t *a)
 {
     pthread_mutex_lock(&rt.runq_lock);
     runq_push_locked(a);
-    if (rt.sleepers > 0 && atomic_load_explicit(&rt.spinners, memory_order_acquire) == 0)
+    bool kick = rt.actors_on_io;
+    if (!kick && rt.sleepers > 0 && atomic_load_explicit(&rt.spinners, memory_order_acquire) == 0)
         pthread_cond_signal(&rt.runq_cv);
     pthread_mutex_unlock(&rt.runq_lock);
+    if (kick)
+        io_kick_loop();
 }
 
 void scheduler_schedule(actor_t *a)
@@ -289,11 +324,40 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-actor_err_t scheduler_start(int workers)
+/* The I/O loop's turn as the worker, before it waits: true while actors are still ready. */
+static bool run_on_io(void)
+{
+    worker_t *w = &rt.workers[0];
+    if (w->lifo == NULL && atomic_load_explicit(&rt.runq_peek, memory_order_acquire) == NULL)
+        return false;
+    current_worker = w;
+    envelope_cache_enable();
+    actor_t *a;
+    for (int turns = 0; turns < IO_TURNS && (a = next_ready(w)) != NULL; turns++)
+        run_actor(a);
+    envelope_cache_flush();
+    current_worker = NULL;
+    return w->lifo != NULL || atomic_load_explicit(&rt.runq_peek, memory_order_acquire) != NULL;
+}
+
+static actor_err_t start_on_io(void)
+{
+    rt.worker_count = 1;
+    rt.workers = calloc(1, sizeof(worker_t));
+    if (rt.workers == NULL)
+        return ACTOR_ENOMEM;
+    rt.actors_on_io = true;
+    atomic_store(&io_kick_posted, false);
+    return actor_io_set_prepare(run_on_io);
+}
+
+actor_err_t scheduler_start(int workers, bool on_io_thread)
 {
     pthread_mutex_init(&rt.runq_lock, NULL);
     pthread_cond_init(&rt.runq_cv, NULL);
     pthread_cond_init(&rt.idle_cv, NULL);
+    if (on_io_thread)
+        return start_on_io();
     rt.worker_count = workers;
     rt.workers = workers ? calloc((size_t)workers, sizeof(worker_t)) : NULL;
     if (workers && rt.workers == NULL)
@@ -316,8 +380,9 @@ void scheduler_stop(void)
     rt.stopping = true;
     pthread_cond_broadcast(&rt.runq_cv);
     pthread_mutex_unlock(&rt.runq_lock);
-    for (int i = 0; i < rt.worker_count; i++)
+    for (int i = 0; i < rt.worker_count && !rt.actors_on_io; i++)
         pthread_join(rt.workers[i].thread, NULL);
+    rt.actors_on_io = false;
     atomic_fetch_add(&sent_elsewhere, scheduler_sent_total() - atomic_load(&sent_elsewhere));
     free(rt.workers);
     rt.workers = NULL;
@@ -342,12 +407,23 @@ static void settle_inline(void)
     atomic_fetch_add(&sent_elsewhere, atomic_load(&self.sent));
 }
 
+static void settle_on_io(void *unused)
+{
+    (void)unused;
+    while (run_on_io())
+        ;
+}
+
 void scheduler_settle(void)
 {
-    if (rt.worker_count == 0) {
+    /* On the I/O thread's loop while it runs; once it stopped, what is left runs here. */
+    if (rt.worker_count == 0 ||
+        (rt.actors_on_io && actor_io_call_sync(settle_on_io, NULL) != ACTOR_OK)) {
         settle_inline();
         return;
     }
+    if (rt.actors_on_io)
+        return;
     pthread_mutex_lock(&rt.runq_lock);
     while (rt.runq_head != NULL || rt.sleepers < rt.worker_count)
         pthread_cond_wait(&rt.idle_cv, &rt.runq_lock);

@@ -103,11 +103,12 @@ actor_err_t executor_driver_runtime_start(const executor_driver_options_t *opts,
     char ip[INET_ADDRSTRLEN];
     struct in_addr addr = {.s_addr = htonl(opts->agent.ip)};
     inet_ntop(AF_INET, &addr, ip, sizeof(ip));
-    /* What actor_daemon_start does, with one worker instead of one per core: an executor's
-     * actors are idle most of the time and hundreds of executors share the agent's cores, so
-     * more workers would only be more threads to start and more idle polling. For the same
-     * reason its streams run on the runtime's I/O thread rather than on nng's dozen threads,
-     * whose start-up was most of an executor's own CPU. */
+    /* What actor_daemon_start does, with the actors on the runtime's I/O thread instead of one
+     * worker per core: an executor's actors are idle most of the time, waiting for its sockets,
+     * its task's exit and its timers, and hundreds of executors share the agent's cores, so
+     * workers would only be more threads to start and a wake-up of another thread for each
+     * message. For the same reason its streams run on that thread too rather than on nng's
+     * dozen threads, whose start-up was most of an executor's own CPU. */
     actor_daemon_prepare();
     /* One malloc arena for its few threads: each thread's first malloc would otherwise map and
      * trim an arena of its own, with the address-space lock contended (about 90 us of CPU per
@@ -115,7 +116,7 @@ actor_err_t executor_driver_runtime_start(const executor_driver_options_t *opts,
     mallopt(M_ARENA_MAX, 1);
     actor_runtime_options_t ro;
     actor_runtime_options_init(&ro);
-    ro.workers = 1;
+    ro.actors_on_io_thread = true;
     ro.transport = ACTOR_TRANSPORT_IO_LOOP;
     ro.ip = ip;
     ro.port = 0;
