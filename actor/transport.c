@@ -474,7 +474,7 @@ actor_err_t transport_start(actor_transport_engine_t engine, const char *bind_ip
     inet_pton(AF_INET, shown, &addr);
     tp.engine = engine == ACTOR_TRANSPORT_IO_LOOP ? &transport_loop_engine : &transport_nng_engine;
     tp.stopping = false;
-    actor_err_t err = tp.engine->listen(bind_ip, port, bound_port);
+    actor_err_t err = tp.engine->listen(bind_ip, ntohl(addr.s_addr), port, bound_port);
     if (err != ACTOR_OK)
         return err;
     *ip = ntohl(addr.s_addr);

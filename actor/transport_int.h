@@ -90,8 +90,10 @@ typedef struct in_decoder {
 
 typedef struct transport_engine {
     const char *name;
-    /* Listens on bind_ip:port; *bound receives the port. Called once, before any other hook. */
-    actor_err_t (*listen)(const char *bind_ip, uint16_t port, uint16_t *bound);
+    /* Listens on bind_ip:port; *bound receives the port. advertised_ip (host order) is the
+     * address PIDs give for this process. Called once, before any other hook. */
+    actor_err_t (*listen)(const char *bind_ip, uint32_t advertised_ip, uint16_t port,
+                          uint16_t *bound);
     /* A new peer's engine part; false when out of resources. */
     bool (*peer_init)(peer_t *p);
     /* Frees the engine part of a peer that no operation uses any more. May be NULL. */

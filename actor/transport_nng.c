@@ -358,8 +358,10 @@ static void on_accept(void *unused)
 
 /* ---- lifecycle ---- */
 
-static actor_err_t engine_listen(const char *bind_ip, uint16_t port, uint16_t *bound)
+static actor_err_t engine_listen(const char *bind_ip, uint32_t advertised_ip, uint16_t port,
+                                 uint16_t *bound)
 {
+    (void)advertised_ip;
     char url[64];
     snprintf(url, sizeof(url), "tcp://%s:%u", bind_ip, port);
     int rv = nng_stream_listener_alloc(&ng.listener, url);

@@ -45,12 +45,17 @@ static actor_transport_engine_t engine_from(const char *variable)
                                                         : ACTOR_TRANSPORT_NNG;
 }
 
-/* The runtime options of the test process (peer false) or of a peer process. */
+/* The engine of the test process (peer false) or of a peer process. */
+static actor_transport_engine_t engine_of(bool peer)
+{
+    return engine_from(peer && getenv("TEST_PEER_TRANSPORT") != NULL ? "TEST_PEER_TRANSPORT"
+                                                                     : "TEST_TRANSPORT");
+}
+
 static void options_for(actor_runtime_options_t *opts, bool peer)
 {
     actor_runtime_options_init(opts);
-    opts->transport = engine_from(
-        peer && getenv("TEST_PEER_TRANSPORT") != NULL ? "TEST_PEER_TRANSPORT" : "TEST_TRANSPORT");
+    opts->transport = engine_of(peer);
 }
 
 /* ---- the peer process ---- */
@@ -315,6 +320,55 @@ static void test_messages_cross_processes_in_order(void **state)
     actor_runtime_stats(&s);
     assert_true(s.remote_sent >= 20000);
     assert_true(s.remote_received >= 20000);
+}
+
+/* Established TCP streams from or to `port` on this host (both ends of a loopback stream count). */
+static int tcp_streams_of(uint16_t port)
+{
+    FILE *f = fopen("/proc/net/tcp", "r");
+    assert_non_null(f);
+    char line[512];
+    int count = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        unsigned local_port, remote_port, st;
+        if (sscanf(line, " %*d: %*8x:%4x %*8x:%4x %2x", &local_port, &remote_port, &st) == 3 &&
+            st == 1 && (local_port == port || remote_port == port))
+            count++;
+    }
+    fclose(f);
+    return count;
+}
+
+/* Whether a local (abstract Unix) listener for 127.0.0.1:port is listed. */
+static bool local_listener_of(uint16_t port)
+{
+    char want[64];
+    snprintf(want, sizeof(want), "@mesos-actor/127.0.0.1:%u\n", port);
+    FILE *f = fopen("/proc/net/unix", "r");
+    assert_non_null(f);
+    char line[512];
+    bool found = false;
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        size_t len = strlen(line), n = strlen(want);
+        found = len >= n && strcmp(line + len - n, want) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Two processes on the light engine talk over a local (Unix) stream, with no TCP stream between
+ * them; with nng at either end they use TCP, as before. */
+static void test_local_peers_stream_over_unix_sockets(void **state)
+{
+    fixture_t *fx = *state;
+    send_pings(fx, 1, 100);
+    assert_int_equal(wait_for(&sync_.pongs, false, 100, 30), 100);
+    bool peer_light = engine_of(true) == ACTOR_TRANSPORT_IO_LOOP;
+    assert_int_equal(local_listener_of(fx->port), peer_light);
+    if (peer_light && engine_of(false) == ACTOR_TRANSPORT_IO_LOOP)
+        assert_int_equal(tcp_streams_of(fx->port), 0);
+    else
+        assert_true(tcp_streams_of(fx->port) > 0);
 }
 
 /* Opens a raw TCP connection to the peer's actor port. */
@@ -924,6 +978,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_messages_cross_processes_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_peers_stream_over_unix_sockets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input_from_a_peer_leaves_others_working, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_exited_when_peer_is_killed, setup, teardown),
