@@ -3,13 +3,17 @@
  */
 #include "actor/daemon.h"
 
+#include <errno.h>
+#include <ev.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include "actor/io.h"
 #include "actor/log.h"
-
-#define WAKE_SIGNAL SIGUSR1 /* ends actor_daemon_wait_actor's signal thread */
 
 static sigset_t stop_signals(void)
 {
@@ -53,53 +57,56 @@ int actor_daemon_wait(void)
     return sig;
 }
 
+/* The signals of one actor_daemon_wait_actor, read from a signalfd on the I/O thread. */
 typedef struct signal_watch {
+    ev_io io; /* first: the libev callback gets the watch back from it */
+    int fd;
     actor_pid_t pid; /* the actor the signals go to */
     actor_call_fn on_signal;
     void *arg; /* on_signal's, borrowed */
 } signal_watch_t;
 
-/* The stop signals plus the wake-up signal: what the signal thread takes. */
-static sigset_t watched_signals(void)
+static void on_signals(struct ev_loop *loop, ev_io *io, int revents)
 {
-    sigset_t set = stop_signals();
-    sigaddset(&set, WAKE_SIGNAL);
-    return set;
-}
-
-static void *signal_thread(void *arg)
-{
-    const signal_watch_t *w = arg;
-    sigset_t set = watched_signals();
-    for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0)
-            continue;
-        if (sig == WAKE_SIGNAL)
-            return NULL;
+    (void)loop, (void)revents;
+    signal_watch_t *w = (signal_watch_t *)io;
+    struct signalfd_siginfo info;
+    while (read(w->fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
         char who[ACTOR_PID_STRLEN];
-        LOG_INFO("Received signal %d: passing it to %s", sig,
+        LOG_INFO("Received signal %u: passing it to %s", info.ssi_signo,
                  actor_pid_format(&w->pid, who, sizeof(who)));
         /* ACTOR_ENOENT: the actor ended already, and there is nothing left to stop. */
         (void)actor_dispatch(&w->pid, w->on_signal, w->arg);
     }
 }
 
+static void watch_start(void *arg)
+{
+    signal_watch_t *w = arg;
+    ev_io_init(&w->io, on_signals, w->fd, EV_READ);
+    ev_io_start(actor_io_loop(), &w->io);
+}
+
+static void watch_stop(void *arg)
+{
+    signal_watch_t *w = arg;
+    ev_io_stop(actor_io_loop(), &w->io);
+}
+
+/* No thread of its own: a daemon that lives for one task (an executor) would pay for starting,
+ * waking and joining it; the runtime's I/O thread reads the signals instead. */
 void actor_daemon_wait_actor(const actor_pid_t *pid, actor_call_fn on_signal, void *arg)
 {
     signal_watch_t w = {.pid = *pid, .on_signal = on_signal, .arg = arg};
-    /* The thread inherits a mask with the three signals blocked, so that sigwait takes them and
-     * the wake-up signal can never kill the process. */
-    sigset_t set = watched_signals(), old;
-    pthread_sigmask(SIG_BLOCK, &set, &old);
-    pthread_t thread;
-    bool started = pthread_create(&thread, NULL, signal_thread, &w) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (!started)
-        LOG_WARNING("Cannot watch for SIGINT and SIGTERM: no thread");
+    sigset_t set = stop_signals();
+    w.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    bool watching = w.fd >= 0 && actor_io_call_sync(watch_start, &w) == ACTOR_OK;
+    if (!watching)
+        LOG_WARNING("Cannot watch for SIGINT and SIGTERM: %s",
+                    w.fd < 0 ? strerror(errno) : "the runtime is not running");
     actor_wait(pid);
-    if (started) {
-        pthread_kill(thread, WAKE_SIGNAL);
-        pthread_join(thread, NULL);
-    }
+    if (watching)
+        (void)actor_io_call_sync(watch_stop, &w);
+    if (w.fd >= 0)
+        close(w.fd);
 }

@@ -26,16 +26,16 @@ actor_err_t actor_daemon_start(const char *ip, const char *advertise_ip, int por
 int actor_daemon_wait(void);
 
 /* Blocks until the local actor `pid` has terminated (at once if it is gone), as actor_wait, while
- * a thread of its own takes SIGINT and SIGTERM: each one is logged and dispatches
- * on_signal(self, state, arg) into the actor, which decides how to end (a driver's stop, an
- * executor's shutdown). A signal that finds the actor gone is dropped. As for any dispatch,
- * on_signal runs with self and state NULL if the actor ends before it can run, and it must not
- * free arg (each signal passes the same arg); arg must stay valid while the actor lives.
+ * the runtime's I/O thread takes SIGINT and SIGTERM sent to the process (through a signalfd):
+ * each one is logged and dispatches on_signal(self, state, arg) into the actor, which decides
+ * how to end (a driver's stop, an executor's shutdown). A signal that finds the actor gone is
+ * dropped; once the call returns, signals stay pending again. As for any dispatch, on_signal runs
+ * with self and state NULL if the actor ends before it can run, and it must not free arg (each
+ * signal passes the same arg); arg must stay valid while the actor lives.
  *
- * The signals must be blocked in every thread of the process, as actor_daemon_start leaves them;
- * the thread also uses SIGUSR1, blocked in it, to wake itself when the actor is gone, and is
- * joined before the call returns. Without a thread (out of resources) it logs a warning and only
- * waits. Call from outside any actor, with worker threads running (actor_wait's rules). */
+ * The signals must be blocked in every thread of the process, as actor_daemon_start leaves them.
+ * If they cannot be watched (no descriptor left) it logs a warning and only waits. Call from
+ * outside any actor, with the runtime running (actor_wait's rules). */
 void actor_daemon_wait_actor(const actor_pid_t *pid, actor_call_fn on_signal, void *arg);
 
 #endif

@@ -1,8 +1,8 @@
 /* Tests of daemon.h's actor_daemon_wait_actor: it returns when the actor ends (at once for one
  * that is gone), SIGTERM and SIGINT are dispatched into the actor with their argument, each
- * signal once, and no signal is taken after it returns (its thread is gone). The signals are
+ * signal once, no signal is taken after it returns, and it starts no thread. The signals are
  * blocked in every thread from the start of main, as actor_daemon_start leaves a daemon, so that
- * a signal raised before the wait stays pending until the helper's thread takes it. */
+ * a signal raised before the wait stays pending until the I/O thread reads it. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,7 +52,6 @@ static sigset_t test_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGUSR1);
     return set;
 }
 
@@ -108,7 +108,6 @@ static void test_returns_when_the_actor_ends(void **unused)
     signals_seen_t seen = {.end_after = 1};
     wait_for_target(&seen, true);
     assert_int_equal(atomic_load(&seen.count), 0);
-    assert_false(pending(SIGUSR1)); /* the wake-up was taken by the thread it woke */
 }
 
 static void test_returns_at_once_for_a_gone_actor(void **unused)
@@ -127,7 +126,7 @@ static void test_sigterm_is_dispatched_into_the_actor(void **unused)
 {
     (void)unused;
     signals_seen_t seen = {.end_after = 1};
-    assert_int_equal(kill(getpid(), SIGTERM), 0); /* pending until the helper's thread takes it */
+    assert_int_equal(kill(getpid(), SIGTERM), 0); /* pending until the I/O thread reads it */
     wait_for_target(&seen, false);
     assert_int_equal(atomic_load(&seen.count), 1);
     assert_false(pending(SIGTERM));
@@ -157,6 +156,43 @@ static void test_no_signal_is_taken_after_it_returns(void **unused)
     assert_int_equal(atomic_load(&seen.orphans), 0);
 }
 
+/* The threads of this process, from /proc. */
+static int thread_count(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    assert_non_null(f);
+    char line[256];
+    int threads = -1;
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (sscanf(line, "Threads: %d", &threads) == 1)
+            break;
+    fclose(f);
+    return threads;
+}
+
+/* on_signal: counts the process's threads, then ends the actor. */
+static void count_threads(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    if (self == NULL)
+        return;
+    *(int *)arg = thread_count();
+    actor_terminate(actor_self(self));
+}
+
+/* While it waits (a signal is dispatched only then), the process runs no thread beyond the
+ * runtime's. */
+static void test_waits_without_a_thread_of_its_own(void **unused)
+{
+    (void)unused;
+    int before = thread_count(), during = 0;
+    actor_pid_t pid;
+    assert_int_equal(actor_spawn(&target_ops, NULL, NULL, &pid), ACTOR_OK);
+    assert_int_equal(kill(getpid(), SIGTERM), 0);
+    actor_daemon_wait_actor(&pid, count_threads, &during);
+    assert_int_equal(during, before);
+}
+
 int main(void)
 {
     sigset_t set = test_signals();
@@ -167,6 +203,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigterm_is_dispatched_into_the_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_each_signal_is_dispatched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_signal_is_taken_after_it_returns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waits_without_a_thread_of_its_own, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
