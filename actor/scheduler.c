@@ -348,7 +348,10 @@ static actor_err_t start_on_io(void)
         return ACTOR_ENOMEM;
     rt.actors_on_io = true;
     atomic_store(&io_kick_posted, false);
-    return actor_io_set_prepare(run_on_io);
+    actor_err_t err = actor_io_set_prepare(run_on_io);
+    if (err != ACTOR_OK)
+        scheduler_stop();
+    return err;
 }
 
 actor_err_t scheduler_start(int workers, bool on_io_thread)
