@@ -57,6 +57,20 @@ void agent_send_master(agent_t *a, const ProtobufCMessage *msg)
         actor_send(a->self, &a->master, msg);
 }
 
+void agent_sandbox_root_init(agent_t *a)
+{
+    if (asprintf(&a->sandbox_root, "%s/slaves/%s", a->opts.work_dir, a->agent_id) < 0) {
+        a->sandbox_root = NULL;
+        return;
+    }
+    /* The agent makes every directory below it with mkdir: the files actor canonicalises it
+     * once instead of each sandbox it attaches (a simulated agent attaches none; a relative
+     * work directory is refused, and its sandboxes go through realpath). */
+    if (!a->opts.simulated && a->sandbox_root[0] == '/' &&
+        files_root_add(&a->files, a->sandbox_root) == ACTOR_OK)
+        a->sandbox_root_declared = true;
+}
+
 /* ---- registration ---- */
 
 static void register_tick(actor_t *self, void *state, void *arg);
@@ -181,8 +195,7 @@ static void on_registered(actor_t *self, void *state, const actor_pid_t *from,
         mesos__agent_id__init(id);
         id->value = strdup(a->agent_id);
         a->info->id = id;
-        if (asprintf(&a->sandbox_root, "%s/slaves/%s", a->opts.work_dir, a->agent_id) < 0)
-            a->sandbox_root = NULL;
+        agent_sandbox_root_init(a);
     }
     LOG_INFO("Registered with master %s as agent %s", AGENT_PID_TEXT(&a->master), a->agent_id);
     agent_checkpoint_agent(a);
@@ -360,6 +373,8 @@ static void agent_fini(actor_t *self, void *state)
     if (a->cgroups != NULL)
         cgroups_close(a->cgroups);
     actor_terminate(&a->gc); /* the files actor is shared with other agents of the process */
+    if (a->sandbox_root_declared)
+        files_root_remove(&a->files, a->sandbox_root);
     resources_fini(&a->total);
     resources_fini(&a->used);
     mesos__agent_info__free_unpacked(a->info, NULL);

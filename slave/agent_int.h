@@ -60,6 +60,7 @@ typedef struct agent_task {
     Mesos__TaskStatus *status; /* the latest status (owned), NULL before the first */
     resources_t resources;
     UT_hash_handle hh; /* one of the executor's queued, launched or terminated tables */
+    UT_hash_handle fh; /* executor->framework->tasks, exactly while in one of those tables */
     struct agent_task *prev, *next; /* the executor's completed list */
 } agent_task_t;
 
@@ -90,6 +91,7 @@ struct agent_executor {
     bool oom;                 /* the container hit its memory limit */
     bool shut_down;           /* the agent asked it to stop: its tasks end TASK_KILLED */
     bool reconnecting;        /* recovered after an agent restart, asked to reconnect */
+    bool archived;            /* moved to framework->completed_executors (for good) */
     char *failure;            /* why the container failed (launch, fetch), NULL if it did not */
     int exit_status;          /* the wait status, -1 unknown */
     resources_t resources;    /* executor's own plus its tasks' */
@@ -111,6 +113,10 @@ struct agent_framework {
     bool task_killing_state;    /* capability TASK_KILLING_STATE */
     bool shut_down;             /* the master removed it: its updates go nowhere any more */
     agent_executor_t *executors;
+    /* Every task in one of its executors' queued, launched or terminated tables, by task id
+     * (handle fh): ids are unique within a framework, so a task's executor is one lookup away
+     * however many executors the framework has (the command executor makes one per task). */
+    struct agent_task *tasks;
     agent_executor_t *completed_executors; /* bounded list, oldest first */
     size_t completed_count;
     UT_hash_handle hh; /* agent->frameworks */
@@ -162,7 +168,8 @@ struct agent {
     /* Containers. */
     cgroups_t *cgroups; /* NULL unless cgroups isolation */
     bool posix_measure;
-    char *sandbox_root; /* <work_dir>/slaves/<agent id> */
+    char *sandbox_root;         /* <work_dir>/slaves/<agent id> */
+    bool sandbox_root_declared; /* a files root (files_root_add) until the agent stops */
     actor_pid_t files, gc;
     uint64_t container_seq;
     json_t *flags;
@@ -187,6 +194,9 @@ struct agent {
 
 /* ---- agent.c ---- */
 double agent_now(void);
+/* Sets sandbox_root once the agent has its id, and declares it to the files actor as the root
+ * the agent makes its sandboxes below (files_root_add), unless simulated. */
+void agent_sandbox_root_init(agent_t *a);
 /* Sends msg to the master if registered (drops it otherwise: reregistration resends state). */
 void agent_send_master(agent_t *a, const ProtobufCMessage *msg);
 
@@ -210,9 +220,17 @@ void agent_on_framework_to_executor(actor_t *self, void *state, const actor_pid_
 void agent_on_executor_to_framework(actor_t *self, void *state, const actor_pid_t *from,
                                     const ProtobufCMessage *msg);
 agent_framework_t *agent_framework_find(agent_t *a, const char *id);
+/* The task of that id in one of e's queued, launched or terminated tables, NULL if none. */
 agent_task_t *agent_task_find(agent_executor_t *e, const char *task_id);
-/* Finds the executor running (or about to run) a task, NULL if none. */
+/* The task of that id in one of the framework's executors' queued, launched or terminated
+ * tables (its executor is t->executor), NULL if none. One hash lookup in the framework's index. */
+agent_task_t *agent_task_lookup(agent_t *a, const char *framework_id, const char *task_id);
+/* Finds the executor running (or about to run) a task, NULL if none (agent_task_lookup's). */
 agent_executor_t *agent_executor_of_task(agent_t *a, const char *framework_id, const char *task_id);
+/* Puts a task (t->executor set, in no table yet) into one of its executor's tables (&e->queued,
+ * &e->launched or &e->terminated) and its framework's index. False, and nothing done, when the
+ * framework already has a task of that id: the caller keeps t. */
+bool agent_task_add(agent_task_t **table, agent_task_t *t);
 /* A status update (from an executor, the containerizer or the agent itself) changed a task's
  * state: moves the task between the executor's tables. */
 void agent_task_update_state(agent_t *a, agent_executor_t *e, const Mesos__TaskStatus *status);

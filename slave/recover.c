@@ -97,9 +97,8 @@ static bool recover_agent(agent_t *a)
     a->agent_id = strdup(info->id->value);
     a->info->id = PB_COPY(Mesos__AgentID, info->id);
     mesos__agent_info__free_unpacked(info, NULL);
-    if (a->agent_id == NULL ||
-        asprintf(&a->sandbox_root, "%s/slaves/%s", a->opts.work_dir, a->agent_id) < 0)
-        a->sandbox_root = NULL;
+    if (a->agent_id != NULL)
+        agent_sandbox_root_init(a);
     char boot[64] = "";
     bool same_boot = false;
     if (store_get(a->store, "boot", 4, &value, &len) == ACTOR_OK) {
@@ -150,6 +149,12 @@ static void recover_task(agent_t *a, Mesos__Internal__CheckpointedTask *ct, cons
     agent_executor_t *e = NULL;
     if (f != NULL)
         HASH_FIND_STR(f->executors, eid, e);
+    if (e != NULL && agent_task_lookup(a, fid, info->task_id->value) != NULL) {
+        /* Task ids are unique within a framework; the agent never checkpoints two alike. */
+        LOG_WARNING("Skipping a second checkpointed task %s of framework %s", info->task_id->value,
+                    fid);
+        return;
+    }
     agent_task_t *t = calloc(1, sizeof(*t));
     char err[256];
     if (e == NULL || t == NULL) {
@@ -158,6 +163,11 @@ static void recover_task(agent_t *a, Mesos__Internal__CheckpointedTask *ct, cons
     }
     resources_init(&t->resources);
     t->id = strdup(info->task_id->value);
+    if (t->id == NULL) {
+        LOG_ERROR("Out of memory recovering task %s of framework %s", info->task_id->value, fid);
+        free(t);
+        return;
+    }
     t->executor = e;
     t->state = ct->state;
     t->info = ct->info;
@@ -166,10 +176,10 @@ static void recover_task(agent_t *a, Mesos__Internal__CheckpointedTask *ct, cons
     ct->status = NULL;
     resources_from_proto(&t->resources, t->info->resources, t->info->n_resources, err, sizeof(err));
     if (mesos_task_state_terminal(t->state)) {
-        HASH_ADD_KEYPTR(hh, e->terminated, t->id, strlen(t->id), t);
+        agent_task_add(&e->terminated, t);
         return;
     }
-    HASH_ADD_KEYPTR(hh, e->launched, t->id, strlen(t->id), t);
+    agent_task_add(&e->launched, t);
     resources_add(&e->resources, &t->resources);
     resources_add(&a->used, &t->resources);
 }

@@ -40,27 +40,49 @@ static agent_executor_t *executor_find(agent_framework_t *f, const char *id)
     return e;
 }
 
-agent_task_t *agent_task_find(agent_executor_t *e, const char *task_id)
+/* The framework's index (agent_framework_t.tasks) holds exactly the tasks of its executors'
+ * queued, launched and terminated tables: a task enters it when it first goes into one of them
+ * (agent_task_add), moves between them without leaving it, and leaves it when it is completed
+ * or freed with its executor (index_remove). */
+static agent_task_t *framework_task(agent_framework_t *f, const char *task_id)
 {
     agent_task_t *t = NULL;
-    HASH_FIND_STR(e->queued, task_id, t);
-    if (t == NULL)
-        HASH_FIND_STR(e->launched, task_id, t);
-    if (t == NULL)
-        HASH_FIND_STR(e->terminated, task_id, t);
+    if (f != NULL)
+        HASH_FIND(fh, f->tasks, task_id, strlen(task_id), t);
     return t;
+}
+
+static void index_remove(agent_task_t *t)
+{
+    HASH_DELETE(fh, t->executor->framework->tasks, t);
+}
+
+bool agent_task_add(agent_task_t **table, agent_task_t *t)
+{
+    agent_framework_t *f = t->executor->framework;
+    if (framework_task(f, t->id) != NULL)
+        return false;
+    size_t len = strlen(t->id);
+    HASH_ADD_KEYPTR(fh, f->tasks, t->id, len, t);
+    HASH_ADD_KEYPTR(hh, *table, t->id, len, t);
+    return true;
+}
+
+agent_task_t *agent_task_find(agent_executor_t *e, const char *task_id)
+{
+    agent_task_t *t = framework_task(e->framework, task_id);
+    return t != NULL && t->executor == e ? t : NULL;
+}
+
+agent_task_t *agent_task_lookup(agent_t *a, const char *framework_id, const char *task_id)
+{
+    return framework_task(agent_framework_find(a, framework_id), task_id);
 }
 
 agent_executor_t *agent_executor_of_task(agent_t *a, const char *framework_id, const char *task_id)
 {
-    agent_framework_t *f = agent_framework_find(a, framework_id);
-    if (f == NULL)
-        return NULL;
-    for (agent_executor_t *e = f->executors; e != NULL; e = e->hh.next) {
-        if (agent_task_find(e, task_id) != NULL)
-            return e;
-    }
-    return NULL;
+    agent_task_t *t = agent_task_lookup(a, framework_id, task_id);
+    return t != NULL ? t->executor : NULL;
 }
 
 /* ---- freeing ---- */
@@ -82,6 +104,7 @@ static void task_table_free(agent_task_t **table)
     HASH_ITER(hh, *table, t, tmp)
     {
         HASH_DEL(*table, t);
+        index_remove(t);
         task_free(t);
     }
 }
@@ -121,6 +144,7 @@ void agent_framework_free(agent_framework_t *f)
         DL_DELETE(f->completed_executors, e);
         agent_executor_free(e);
     }
+    ACTOR_ASSERT(f->tasks == NULL); /* each left with its executor's tables */
     if (f->info != NULL)
         mesos__framework_info__free_unpacked(f->info, NULL);
     free(f->id);
@@ -294,10 +318,17 @@ static agent_task_t *task_new(const Mesos__TaskInfo *info)
     return t;
 }
 
-/* Sends a task to its registered executor (or to the simulated containerizer). */
+/* Moves a task from one of its executor's tables to another (it stays in the index). */
+static void task_move(agent_task_t **from, agent_task_t **to, agent_task_t *t)
+{
+    HASH_DEL(*from, t);
+    HASH_ADD_KEYPTR(hh, *to, t->id, strlen(t->id), t);
+}
+
+/* Sends a task (in e->launched) to its registered executor (or to the simulated
+ * containerizer). */
 static void deliver_task(agent_t *a, agent_executor_t *e, agent_task_t *t)
 {
-    HASH_ADD_KEYPTR(hh, e->launched, t->id, strlen(t->id), t);
     if (a->opts.simulated) {
         agent_simulated_run_task(a, e, t);
         return;
@@ -355,6 +386,19 @@ static void registration_timeout(actor_t *self, void *state, void *arg)
     agent_container_destroy(a, e);
 }
 
+/* Task ids are unique within a framework (the master refuses duplicates): a RunTask for an id
+ * the framework has on the agent is a resent one, and its status updates would share the first
+ * task's stream. True (logged) for such an id. */
+static bool already_launched(agent_framework_t *f, const char *task_id)
+{
+    agent_task_t *known = framework_task(f, task_id);
+    if (known == NULL)
+        return false;
+    LOG_WARNING("Ignoring task %s of framework %s: already launched in executor %s", task_id, f->id,
+                known->executor->id);
+    return true;
+}
+
 void agent_on_run_task(actor_t *self, void *state, const actor_pid_t *from,
                        const ProtobufCMessage *msg)
 {
@@ -378,15 +422,13 @@ void agent_on_run_task(actor_t *self, void *state, const actor_pid_t *from,
     }
     const char *eid =
         task->executor != NULL ? task->executor->executor_id->value : task->task_id->value;
+    if (already_launched(f, task->task_id->value))
+        return;
     agent_executor_t *e = executor_find(f, eid);
     if (e != NULL && e->state >= EXECUTOR_TERMINATING) {
         agent_send_task_status(a, fid, eid, task->task_id->value, MESOS__TASK_STATE__TASK_DROPPED,
                                MESOS__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED,
                                "Executor terminating");
-        return;
-    }
-    if (e != NULL && agent_task_find(e, task->task_id->value) != NULL) {
-        LOG_WARNING("Ignoring task %s: already launched", task->task_id->value);
         return;
     }
     agent_task_t *t = task_new(task);
@@ -402,16 +444,17 @@ void agent_on_run_task(actor_t *self, void *state, const actor_pid_t *from,
         return;
     }
     t->executor = e;
+    bool running = e->state == EXECUTOR_RUNNING;
+    agent_task_add(running ? &e->launched : &e->queued, t); /* its id is new: checked above */
     agent_checkpoint_task(a, e, t);
     resources_add(&e->resources, &t->resources);
     resources_add(&a->used, &t->resources);
     a->tasks_launched++;
     LOG_INFO("Launching task %s of framework %s in executor %s", t->id, fid, e->id);
-    if (e->state == EXECUTOR_RUNNING) {
+    if (running) {
         deliver_task(a, e, t);
         return;
     }
-    HASH_ADD_KEYPTR(hh, e->queued, t->id, strlen(t->id), t);
     if (!fresh)
         return;
     if (a->opts.simulated) {
@@ -438,7 +481,7 @@ static void executor_registered(agent_t *a, agent_executor_t *e)
     agent_task_t *t, *tmp;
     HASH_ITER(hh, e->queued, t, tmp)
     {
-        HASH_DEL(e->queued, t);
+        task_move(&e->queued, &e->launched, t);
         deliver_task(a, e, t);
     }
 }
@@ -504,13 +547,9 @@ void agent_task_update_state(agent_t *a, agent_executor_t *e, const Mesos__TaskS
     agent_checkpoint_task(a, e, t);
     if (was_terminal || !mesos_task_state_terminal(t->state))
         return;
-    agent_task_t *found = NULL;
-    HASH_FIND_STR(e->queued, t->id, found);
-    if (found != NULL)
-        HASH_DEL(e->queued, t);
-    else
-        HASH_DEL(e->launched, t);
-    HASH_ADD_KEYPTR(hh, e->terminated, t->id, strlen(t->id), t);
+    agent_task_t *queued = NULL;
+    HASH_FIND_STR(e->queued, t->id, queued);
+    task_move(queued != NULL ? &e->queued : &e->launched, &e->terminated, t);
     resources_subtract(&e->resources, &t->resources);
     resources_subtract(&a->used, &t->resources);
     switch (t->state) {
@@ -541,11 +580,14 @@ static void sandbox_removed(actor_t *self, void *state, void *arg, gc_outcome_t 
  * a framework left without executors joins the completed frameworks. */
 static void executor_maybe_complete(agent_t *a, agent_executor_t *e)
 {
-    if (e->state != EXECUTOR_TERMINATED || e->queued != NULL || e->launched != NULL ||
-        e->terminated != NULL)
+    /* Archived already when its last task was completed inside agent_executor_terminated (the
+     * framework was shut down, so that task's update completed it at once). */
+    if (e->archived || e->state != EXECUTOR_TERMINATED || e->queued != NULL ||
+        e->launched != NULL || e->terminated != NULL)
         return;
     agent_framework_t *f = e->framework;
     HASH_DEL(f->executors, e);
+    e->archived = true;
     agent_checkpoint_forget_executor(a, e);
     /* The sandbox stays browsable until the collector removes it, as in Mesos. */
     char *dir = strdup(e->directory);
@@ -572,14 +614,14 @@ static void executor_maybe_complete(agent_t *a, agent_executor_t *e)
 
 void agent_task_completed(agent_t *a, const char *framework_id, const char *task_id)
 {
-    agent_executor_t *e = agent_executor_of_task(a, framework_id, task_id);
-    if (e == NULL)
+    agent_task_t *t = agent_task_lookup(a, framework_id, task_id), *terminated = NULL;
+    if (t != NULL)
+        HASH_FIND_STR(t->executor->terminated, task_id, terminated);
+    if (terminated == NULL)
         return;
-    agent_task_t *t = NULL;
-    HASH_FIND_STR(e->terminated, task_id, t);
-    if (t == NULL)
-        return;
+    agent_executor_t *e = t->executor;
     HASH_DEL(e->terminated, t);
+    index_remove(t);
     agent_checkpoint_forget_task(a, e, t->id);
     DL_APPEND(e->completed, t);
     if (++e->completed_count > MAX_COMPLETED_TASKS) {
@@ -667,8 +709,7 @@ void agent_on_kill_task(actor_t *self, void *state, const actor_pid_t *from,
     if (!actor_pid_equal(from, &a->master) || m->framework_id == NULL || m->task_id == NULL)
         return;
     const char *fid = m->framework_id->value, *tid = m->task_id->value;
-    agent_executor_t *e = agent_executor_of_task(a, fid, tid);
-    agent_task_t *t = e != NULL ? agent_task_find(e, tid) : NULL;
+    agent_task_t *t = agent_task_lookup(a, fid, tid);
     if (t == NULL) {
         agent_framework_t *f = agent_framework_find(a, fid);
         bool partition_aware = false;
@@ -683,6 +724,7 @@ void agent_on_kill_task(actor_t *self, void *state, const actor_pid_t *from,
     }
     if (mesos_task_state_terminal(t->state))
         return;
+    agent_executor_t *e = t->executor;
     agent_task_t *queued = NULL;
     HASH_FIND_STR(e->queued, tid, queued);
     if (queued != NULL) {

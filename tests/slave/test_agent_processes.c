@@ -429,19 +429,31 @@ static void test_fetch_tarball_over_http(void **state)
     free(tarball);
 }
 
-/* An executor that exits before it registers: the task fails, nothing hangs. */
-static int setup_broken_executor(void **state)
+/* The agent with a fake mesos-executor, a shell script whose body is script (printf format). */
+static int setup_fake_executor(void **state, const char *script)
 {
     char dir[64];
     snprintf(dir, sizeof(dir), "/tmp/test_broken_launcher.%d", (int)getpid());
     char cmd[512];
     snprintf(cmd, sizeof(cmd),
-             "mkdir -p %s && printf '#!/bin/sh\\necho dying >&2\\nexit 3\\n' > "
-             "%s/mesos-executor && chmod +x %s/mesos-executor",
-             dir, dir, dir);
+             "mkdir -p %s && printf '#!/bin/sh\\n%s' > %s/mesos-executor && "
+             "chmod +x %s/mesos-executor",
+             dir, script, dir, dir);
     assert_int_equal(system(cmd), 0);
     setenv("TEST_LAUNCHER_DIR", dir, 1);
     return setup_with(state, "posix/cpu,posix/mem", false);
+}
+
+/* An executor that exits before it registers: the task fails, nothing hangs. */
+static int setup_broken_executor(void **state)
+{
+    return setup_fake_executor(state, "echo dying >&2\\nexit 3\\n");
+}
+
+/* An executor that never registers: its task stays queued on the agent. */
+static int setup_silent_executor(void **state)
+{
+    return setup_fake_executor(state, "exec sleep 60\\n");
 }
 
 static int teardown_broken_executor(void **state)
@@ -462,6 +474,37 @@ static void test_executor_dies_before_registering(void **state)
     assert_int_equal(s->state, MESOS__TASK_STATE__TASK_FAILED);
     assert_int_equal(s->reason, MESOS__TASK_STATUS__REASON__REASON_EXECUTOR_TERMINATED);
     mesos__scheduler__event__free_unpacked(ev, NULL);
+}
+
+static bool framework_completed(agent_cluster_t *c, void *arg)
+{
+    int status = 0;
+    char *body = cluster_http(*(uint16_t *)arg, "GET", "/slave(1)/state", NULL, &status);
+    bool done = status == 200 && strstr(body, "\"frameworks\":[]") != NULL &&
+                strstr(body, "\"completed_frameworks\":[{") != NULL;
+    free(body);
+    (void)c;
+    return done;
+}
+
+/* The framework is torn down while its executor has not registered: the agent destroys the
+ * container, its queued task ends, and the executor and framework are completed once (the
+ * task's update completes it at once, since the framework is gone). */
+static void test_teardown_before_executor_registers(void **state)
+{
+    agent_cluster_t *c = *state;
+    uint16_t port = cluster_http_listen(&c->master);
+    launch(c, "quiet", "sleep 100", "64", NULL, NULL);
+    Mesos__Scheduler__Call call = MESOS__SCHEDULER__CALL__INIT;
+    call.type = MESOS__SCHEDULER__CALL__TYPE__TEARDOWN;
+    sched_call(c->sched, &c->master, &call);
+    assert_true(wait_for(framework_completed, c, &port));
+    /* The agent still works: its state answers, and the task is among the completed. */
+    int status = 0;
+    char *body = cluster_http(port, "GET", "/slave(1)/state", NULL, &status);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(body, "\"id\":\"quiet\""));
+    free(body);
 }
 
 static int setup_cgroups(void **state)
@@ -529,6 +572,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fetch_tarball_over_http, setup, teardown),
         cmocka_unit_test_setup_teardown(test_executor_dies_before_registering,
                                         setup_broken_executor, teardown_broken_executor),
+        cmocka_unit_test_setup_teardown(test_teardown_before_executor_registers,
+                                        setup_silent_executor, teardown_broken_executor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,10 +77,10 @@ static bool wait_for(bool (*cond)(recovery_t *r, void *arg), recovery_t *r, void
     }
 }
 
-static bool has_offer(recovery_t *r, void *arg)
+/* True once *(size_t *)arg offers came. */
+static bool has_offers(recovery_t *r, void *arg)
 {
-    (void)arg;
-    return sched_events(r->sched, EV(OFFERS)) > 0;
+    return sched_events(r->sched, EV(OFFERS)) >= *(size_t *)arg;
 }
 
 /* Acknowledges new updates; true once one in the state *arg arrived. Fails at a LOST or FAILED
@@ -155,17 +155,20 @@ static int teardown(void **state)
     return 0;
 }
 
-static void launch_sleep(recovery_t *r, const Mesos__Offer *offer)
+/* Launches task_id running command on the newest offer. */
+static void launch_task(recovery_t *r, const char *task_id, const char *command)
 {
+    Mesos__Scheduler__Event *ev = sched_last(r->sched, EV(OFFERS));
+    const Mesos__Offer *offer = ev->offers->offers[0];
     resources_t res;
     char err[256];
     assert_int_equal(resources_parse(&res, "cpus:0.5;mem:64", NULL, err, sizeof(err)), ACTOR_OK);
     Mesos__TaskInfo task = MESOS__TASK_INFO__INIT;
     Mesos__TaskID tid = MESOS__TASK_ID__INIT;
     Mesos__CommandInfo cmd = MESOS__COMMAND_INFO__INIT;
-    tid.value = "survivor";
-    cmd.value = "sleep 60";
-    task.name = "survivor";
+    tid.value = (char *)task_id;
+    cmd.value = (char *)command;
+    task.name = (char *)task_id;
     task.task_id = &tid;
     task.agent_id = offer->agent_id;
     task.command = &cmd;
@@ -173,6 +176,7 @@ static void launch_sleep(recovery_t *r, const Mesos__Offer *offer)
     sched_launch_task(r->sched, &r->master, offer, &task);
     resources_proto_free(task.resources, task.n_resources);
     resources_fini(&res);
+    mesos__scheduler__event__free_unpacked(ev, NULL);
 }
 
 static void kill_task(recovery_t *r)
@@ -187,18 +191,29 @@ static void kill_task(recovery_t *r)
     sched_call(r->sched, &r->master, &call);
 }
 
-/* Runs the task, kills the agent with SIGKILL and starts it again. Returns the agent id. */
-static char *run_and_restart(recovery_t *r, bool checkpoint)
+/* Runs survivor (and quick beside it when quick is set), waits until ready(r, arg) holds,
+ * kills the agent with SIGKILL and starts it again. Returns the agent id. */
+static char *run_and_restart(recovery_t *r, bool checkpoint, bool quick,
+                             bool (*ready)(recovery_t *r, void *arg), void *arg)
 {
     sched_subscribe(r->sched, &r->master, NULL, 60, false, checkpoint);
     start_agent(r);
-    assert_true(wait_for(has_offer, r, NULL));
+    size_t offers = 1;
+    assert_true(wait_for(has_offers, r, &offers));
     Mesos__Scheduler__Event *ev = sched_last(r->sched, EV(OFFERS));
     char *agent_id = strdup(ev->offers->offers[0]->agent_id->value);
-    launch_sleep(r, ev->offers->offers[0]);
     mesos__scheduler__event__free_unpacked(ev, NULL);
-    int running = MESOS__TASK_STATE__TASK_RUNNING;
-    assert_true(wait_for(update_seen, r, &running));
+    launch_task(r, "survivor", "sleep 60");
+    if (quick) {
+        /* The rest of the agent comes back at once without the accept's default filter. */
+        Mesos__Scheduler__Call revive = MESOS__SCHEDULER__CALL__INIT;
+        revive.type = MESOS__SCHEDULER__CALL__TYPE__REVIVE;
+        sched_call(r->sched, &r->master, &revive);
+        offers = 2;
+        assert_true(wait_for(has_offers, r, &offers));
+        launch_task(r, "quick", "true");
+    }
+    assert_true(wait_for(ready, r, arg));
     kill(r->agent, SIGKILL);
     waitpid(r->agent, NULL, 0);
     start_agent(r);
@@ -208,7 +223,8 @@ static char *run_and_restart(recovery_t *r, bool checkpoint)
 static void test_executor_survives_agent_restart(void **state)
 {
     recovery_t *r = *state;
-    char *agent_id = run_and_restart(r, true);
+    int running = MESOS__TASK_STATE__TASK_RUNNING;
+    char *agent_id = run_and_restart(r, true, false, update_seen, &running);
     assert_true(wait_for(agent_reregistered, r, agent_id));
     free(agent_id);
     kill_task(r);
@@ -219,12 +235,80 @@ static void test_executor_survives_agent_restart(void **state)
 static void test_task_of_non_checkpointing_framework_ends(void **state)
 {
     recovery_t *r = *state;
-    char *agent_id = run_and_restart(r, false);
+    int running = MESOS__TASK_STATE__TASK_RUNNING;
+    char *agent_id = run_and_restart(r, false, false, update_seen, &running);
     free(agent_id);
     /* The executor exits when its agent goes (the framework did not ask for checkpointing),
      * and the restarted agent does not know the task: the master hears it is lost. */
     int lost = MESOS__TASK_STATE__TASK_LOST;
     assert_true(wait_for(update_seen, r, &lost));
+}
+
+/* What test_recovered_tasks_are_found waits for before the restart. */
+typedef struct two_tasks {
+    bool running;                      /* survivor's TASK_RUNNING came */
+    Mesos__Scheduler__Event *finished; /* quick's TASK_FINISHED, not acknowledged (owned) */
+} two_tasks_t;
+
+/* Acknowledges new updates but quick's FINISHED (kept); true once survivor runs and quick
+ * finished. */
+static bool running_and_finished(recovery_t *r, void *arg)
+{
+    two_tasks_t *t = arg;
+    size_t n = sched_events(r->sched, EV(UPDATE));
+    for (; r->acked < n; r->acked++) {
+        Mesos__Scheduler__Event *ev = sched_nth(r->sched, EV(UPDATE), r->acked);
+        const Mesos__TaskStatus *s = ev->update->status;
+        if (strcmp(s->task_id->value, "quick") == 0 &&
+            s->state == MESOS__TASK_STATE__TASK_FINISHED) {
+            if (t->finished == NULL)
+                t->finished = ev;
+            else
+                mesos__scheduler__event__free_unpacked(ev, NULL);
+            continue;
+        }
+        t->running |= s->state == MESOS__TASK_STATE__TASK_RUNNING &&
+                      strcmp(s->task_id->value, "survivor") == 0;
+        sched_acknowledge(r->sched, &r->master, s);
+        mesos__scheduler__event__free_unpacked(ev, NULL);
+    }
+    return t->running && t->finished != NULL;
+}
+
+/* The agent's /state shows quick's executor completed and survivor's still there. */
+static bool quick_completed(recovery_t *r, void *arg)
+{
+    (void)arg;
+    int status = 0;
+    char *body = cluster_http(r->http_port, "GET", "/state", NULL, &status);
+    json_t *j = body != NULL && status == 200 ? json_loads(body, 0, NULL) : NULL;
+    free(body);
+    const char *done = cluster_json_str(j, "frameworks.0.completed_executors.0.id");
+    const char *task =
+        cluster_json_str(j, "frameworks.0.completed_executors.0.completed_tasks.0.id");
+    const char *live = cluster_json_str(j, "frameworks.0.executors.0.id");
+    bool ok = done != NULL && strcmp(done, "quick") == 0 && task != NULL &&
+              strcmp(task, "quick") == 0 && live != NULL && strcmp(live, "survivor") == 0 &&
+              json_array_size(cluster_json_path(j, "frameworks.0.executors")) == 1;
+    json_decref(j);
+    return ok;
+}
+
+/* Recovered tasks are found again: a finished task whose update the framework acknowledges
+ * only after the restart is completed (its executor with it), and the running one is killed. */
+static void test_recovered_tasks_are_found(void **state)
+{
+    recovery_t *r = *state;
+    two_tasks_t t = {0};
+    char *agent_id = run_and_restart(r, true, true, running_and_finished, &t);
+    assert_true(wait_for(agent_reregistered, r, agent_id));
+    free(agent_id);
+    sched_acknowledge(r->sched, &r->master, t.finished->update->status);
+    mesos__scheduler__event__free_unpacked(t.finished, NULL);
+    assert_true(wait_for(quick_completed, r, NULL));
+    kill_task(r);
+    int killed = MESOS__TASK_STATE__TASK_KILLED;
+    assert_true(wait_for(update_seen, r, &killed));
 }
 
 int main(void)
@@ -237,6 +321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_executor_survives_agent_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_of_non_checkpointing_framework_ends, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_recovered_tasks_are_found, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
