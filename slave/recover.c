@@ -19,6 +19,7 @@
 #include "actor/pbcopy.h"
 #include "proto/task_states.h"
 #include "slave/agent_int.h"
+#include "slave/files/files.h"
 
 #define SEP                                '\x1f'
 #define EXECUTOR_REREGISTRATION_TIMEOUT_NS (2 * ACTOR_NS_PER_SEC) /* Mesos's default */
@@ -291,9 +292,11 @@ void agent_recover(agent_t *a)
         LOG_INFO("Recovered agent %s: %zu frameworks, %zu executors", a->agent_id,
                  (size_t)HASH_COUNT(a->frameworks), n);
     destroy_orphans(a);
-    /* Executors still alive reconnect; the others are over. */
+    /* Executors still alive reconnect; the others are over. Either way their sandboxes are
+     * browsable again, until they are collected, as they were before the restart. */
     for (size_t i = 0; i < n; i++) {
         agent_executor_t *e = recovered[i];
+        files_attach_sandbox(&a->files, e->directory);
         if (same_boot && e->has_pid && agent_container_recover(a, e)) {
             Mesos__AgentID aid = MESOS__AGENT_ID__INIT;
             aid.value = a->agent_id;

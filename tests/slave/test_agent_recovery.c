@@ -220,6 +220,23 @@ static char *run_and_restart(recovery_t *r, bool checkpoint, bool quick,
     return agent_id;
 }
 
+/* The restarted agent serves the recovered executor's sandbox on /files/browse. */
+static void assert_sandbox_browsable(recovery_t *r)
+{
+    int status = 0;
+    char *body = cluster_http(r->http_port, "GET", "/state", NULL, &status);
+    assert_non_null(body);
+    char *dir = strstr(body, "\"directory\":\"");
+    assert_non_null(dir);
+    dir += strlen("\"directory\":\"");
+    *strchr(dir, '"') = '\0';
+    char path[1024];
+    snprintf(path, sizeof(path), "/files/browse?path=%s", dir);
+    free(cluster_http(r->http_port, "GET", path, NULL, &status));
+    assert_int_equal(status, 200);
+    free(body);
+}
+
 static void test_executor_survives_agent_restart(void **state)
 {
     recovery_t *r = *state;
@@ -227,6 +244,7 @@ static void test_executor_survives_agent_restart(void **state)
     char *agent_id = run_and_restart(r, true, false, update_seen, &running);
     assert_true(wait_for(agent_reregistered, r, agent_id));
     free(agent_id);
+    assert_sandbox_browsable(r);
     kill_task(r);
     int killed = MESOS__TASK_STATE__TASK_KILLED;
     assert_true(wait_for(update_seen, r, &killed));
