@@ -240,12 +240,13 @@ actor_err_t executor_driver_send_framework_message(executor_driver_t *d, const v
 
 /*
  * Starts this process's actor runtime for an executor whose agent is opts->agent, as
- * actor_daemon_start (actor/daemon.h) does but with one worker, one malloc arena and the light
- * transport engine (ACTOR_TRANSPORT_IO_LOOP, actor.h: no nng threads): the transport on the
- * agent's IP address (the agent must reach the executor back) on any free port; SIGINT and SIGTERM
- * blocked in the calling thread first (so every runtime thread inherits the mask and
- * executor_driver_run receives them); SIGPIPE ignored. Call from main before any other thread
- * exists. Errors (message in err): those of actor_runtime_start.
+ * actor_daemon_start (actor/daemon.h) does but with the actors on the I/O thread
+ * (actors_on_io_thread: no worker), one malloc arena and the light transport engine
+ * (ACTOR_TRANSPORT_IO_LOOP, actor.h: no nng threads): the transport on the agent's IP address
+ * (the agent must reach the executor back) on any free port; SIGINT and SIGTERM blocked in the
+ * calling thread first (so every runtime thread inherits the mask and executor_driver_run
+ * receives them); SIGPIPE ignored. Call from main before any other thread exists. Errors
+ * (message in err): those of actor_runtime_start.
  */
 actor_err_t executor_driver_runtime_start(const executor_driver_options_t *opts, char *err,
                                           size_t err_len);

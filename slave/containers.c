@@ -3,11 +3,11 @@
  * to what we isolate): the sandbox, the cgroups, the fetcher run before anything else when there
  * are URIs, the executor process, its exit, and destruction.
  *
- * Processes are started with actor_subprocess_spawn (vfork, never fork) and joined to their
+ * Processes are started with actor_subprocess_spawn (as vfork does, never fork) and joined to their
  * cgroups before they exec; exits arrive through actor_subprocess_watch. Nothing here blocks for
  * long: the fetcher is a process of its own (mesos-fetcher), as in Mesos, and executors are
  * spawned on the runtime's launcher threads (actor_subprocess_spawn_async), so that the agent
- * goes on launching while an executor's vfork+exec runs (Mesos's launcher is asynchronous too).
+ * goes on launching while an executor's spawn runs (Mesos's launcher is asynchronous too).
  * A container destroyed while its executor spawns is finished when the spawn is reported.
  */
 #include <dirent.h>

@@ -25,8 +25,8 @@
  * Mesos, a smaller memory only lowers the soft limit.
  *
  * A process joins a container by writing its pid into each of cgroups_procs_files():
- * actor_subprocess_spawn() does it between vfork and exec, so that an executor starts inside its
- * cgroups; its children inherit them.
+ * actor_subprocess_spawn() does it between its clone and exec, so that an executor starts inside
+ * its cgroups; its children inherit them.
  *
  * Threads and blocking: plain blocking calls on small files of cgroupfs (microseconds each),
  * meant for the agent actor that owns the cgroups_t; a cgroups_t is not thread-safe.
