@@ -178,6 +178,7 @@ typedef struct actor_runtime_stats {
     uint64_t actors_spawned;
     uint64_t actors_terminated;
     uint64_t mutes; /* times a sender was parked because its receiver was overloaded */
+    uint64_t peers; /* other processes this one keeps a record of now (idle ones are freed) */
 } actor_runtime_stats_t;
 
 void actor_runtime_stats(actor_runtime_stats_t *stats);

@@ -12,7 +12,7 @@
 #include "actor/metrics.h"
 #include "actor/metrics_actor.h"
 
-#define RUNTIME_GAUGES 10
+#define RUNTIME_GAUGES 11
 
 typedef struct metrics_actor {
     metrics_gauge_t *gauges[RUNTIME_GAUGES];
@@ -59,6 +59,8 @@ static const struct {
      "Actors terminated since start"},
     {"actor/mutes", offsetof(actor_runtime_stats_t, mutes),
      "Times a sender was parked until an overloaded receiver drained (backpressure)"},
+    {"actor/peers", offsetof(actor_runtime_stats_t, peers),
+     "Other processes this one keeps a record of (streams, queues, links)"},
 };
 
 void metrics_http_snapshot(actor_t *self, void *state, actor_http_request_t *req)

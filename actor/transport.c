@@ -121,7 +121,8 @@ static peer_t *peer_new(uint32_t ip, uint16_t port)
     return p;
 }
 
-/* Finds or creates the peer of `to`. Errors: ACTOR_ECLOSED when stopping, ACTOR_ENOMEM. */
+/* Finds or creates the peer of `to`, which the caller holds until peer_release. Errors:
+ * ACTOR_ECLOSED when stopping, ACTOR_ENOMEM. */
 static actor_err_t peer_find(const actor_pid_t *to, peer_t **out)
 {
     uint64_t key = (uint64_t)to->ip << 16 | to->port;
@@ -132,6 +133,8 @@ static actor_err_t peer_find(const actor_pid_t *to, peer_t **out)
         HASH_FIND(hh, tp.peers, &key, sizeof(key), p);
         if (p == NULL && (p = peer_new(to->ip, to->port)) != NULL)
             HASH_ADD(hh, tp.peers, key, sizeof(p->key), p);
+        if (p != NULL)
+            atomic_fetch_add_explicit(&p->refs, 1, memory_order_relaxed);
         err = p != NULL ? ACTOR_OK : ACTOR_ENOMEM;
     }
     pthread_mutex_unlock(&tp.lock);
@@ -145,6 +148,53 @@ static peer_t *peer_get(const actor_pid_t *to)
     peer_t *p;
     peer_find(to, &p);
     return p;
+}
+
+/* The caller is done with p (its lock released): from now on a sweep may free it. */
+static void peer_release(peer_t *p)
+{
+    atomic_fetch_sub_explicit(&p->refs, 1, memory_order_release);
+}
+
+/* Idle: nothing for it to do, and nobody and nothing holding it. Both locks held. */
+static bool peer_idle(const peer_t *p)
+{
+    return atomic_load_explicit(&p->refs, memory_order_acquire) == 0 && p->state == PEER_IDLE &&
+           p->pending.len == 0 && p->inflight_done == p->inflight.len && p->link_count == 0 &&
+           tp.engine->peer_idle(p);
+}
+
+void transport_sweep_idle_peers(void)
+{
+    if (tp.engine->peer_idle == NULL)
+        return;
+    pthread_mutex_lock(&tp.lock);
+    peer_t *p, *tmp;
+    HASH_ITER(hh, tp.peers, p, tmp)
+    {
+        if (tp.stopping)
+            break;
+        /* New holders take the table's lock, which is ours: a count of 0 stays 0. */
+        if (pthread_mutex_trylock(&p->lock) != 0)
+            continue; /* busy: not idle */
+        bool idle = peer_idle(p);
+        bool reap = idle && p->idle_at_last_sweep;
+        p->idle_at_last_sweep = idle;
+        if (reap)
+            HASH_DEL(tp.peers, p);
+        pthread_mutex_unlock(&p->lock);
+        if (reap)
+            peer_free(p);
+    }
+    pthread_mutex_unlock(&tp.lock);
+}
+
+size_t transport_peer_count(void)
+{
+    pthread_mutex_lock(&tp.lock);
+    size_t n = HASH_COUNT(tp.peers);
+    pthread_mutex_unlock(&tp.lock);
+    return n;
 }
 
 /* Tells every linker through this peer, and forgets the links. */
@@ -284,6 +334,7 @@ static actor_err_t enqueue(const actor_pid_t *from, const actor_pid_t *to, const
     pthread_mutex_lock(&p->lock);
     if (p->pending.len + size > PEER_BACKLOG_MAX || !outbuf_reserve(&p->pending, size)) {
         pthread_mutex_unlock(&p->lock);
+        peer_release(p);
         pthread_rwlock_unlock(&tp.gate);
         atomic_fetch_add_explicit(&rt.stats.messages_dropped, 1, memory_order_relaxed);
         return ACTOR_OK; /* the peer is not keeping up: at-most-once allows dropping */
@@ -299,6 +350,7 @@ static actor_err_t enqueue(const actor_pid_t *from, const actor_pid_t *to, const
     p->pending.count++;
     tp.engine->wake(p);
     pthread_mutex_unlock(&p->lock);
+    peer_release(p);
     pthread_rwlock_unlock(&tp.gate);
     return ACTOR_OK;
 }
@@ -346,6 +398,7 @@ void transport_link(const actor_pid_t *linker, const actor_pid_t *to)
         if (ok)
             tp.engine->wake(p);
         pthread_mutex_unlock(&p->lock);
+        peer_release(p);
     }
     pthread_rwlock_unlock(&tp.gate);
     if (!ok)
@@ -364,6 +417,7 @@ actor_err_t transport_relink(const actor_pid_t *linker, const actor_pid_t *to)
         else
             err = ACTOR_ENOMEM;
         pthread_mutex_unlock(&p->lock);
+        peer_release(p);
     }
     pthread_rwlock_unlock(&tp.gate);
     return err;

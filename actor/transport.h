@@ -34,6 +34,9 @@ actor_err_t transport_start(actor_transport_engine_t engine, const char *bind_ip
  * what is still unwritten then is dropped. */
 void transport_stop(void);
 
+/* The peers the transport keeps a record of now. */
+size_t transport_peer_count(void);
+
 /* Queues msg (packed_len bytes once packed) for the peer process of `to`. Thread-safe. A peer
  * that cannot be reached drops the message (counted), as a send to a dead actor does. */
 actor_err_t transport_send_message(const actor_pid_t *from, const actor_pid_t *to,

@@ -18,6 +18,7 @@
 #include <ev.h>
 #include <nng/nng.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -72,6 +73,10 @@ typedef struct peer {
     link_t *links;
     size_t link_count, link_cap;
     bool warned; /* a failure to reach this peer was logged */
+    /* Reclaiming (transport_sweep_idle_peers): callers between finding the peer and being done
+     * with it (taken under the table's lock), and whether the last sweep found it idle. */
+    atomic_uint refs;
+    bool idle_at_last_sweep;
     union {
         peer_nng_t nng;
         peer_loop_t loop;
@@ -102,6 +107,9 @@ typedef struct transport_engine {
     void (*wake)(peer_t *p);
     /* transport_relink's fresh stream (see transport.h). Lock held. */
     void (*relink)(peer_t *p);
+    /* True when the engine holds nothing of an IDLE peer (no socket, no queued call), so that its
+     * record may be freed. Lock held. NULL: records are kept (the engine never sweeps). */
+    bool (*peer_idle)(const peer_t *p);
     /* Closes the listener and every stream and waits for their operations; the caller frees the
      * peers afterwards. Called once, with transport_is_stopping() true. */
     void (*stop)(void);
@@ -115,6 +123,12 @@ bool transport_is_stopping(void);
 
 /* Calls fn on every peer (the table is fixed while stopping). */
 void transport_each_peer(void (*fn)(peer_t *p));
+
+/* Frees the records of peers found idle at two sweeps in a row: no stream, nothing queued, no
+ * link, no caller using them, and nothing held by the engine. A process meets a new peer for
+ * every executor, scheduler or agent it ever talked to, and a record costs a few KB. The engine
+ * calls it periodically, never while stopping. */
+void transport_sweep_idle_peers(void);
 
 /* Something changed on a peer's stream: wakes a flush waiting in transport_stop. */
 void flush_progress(void);

@@ -38,7 +38,8 @@
 #define ACCEPT_PAUSE_S    0.1         /* after a failed accept (out of descriptors, say) */
 #define RECV_CHUNK        (64u << 10) /* bytes read from an incoming stream at a time */
 #define RESERVED_MAX      64          /* ranges of ip_local_reserved_ports honoured */
-#define RANDOM_PORT_TRIES 32 /* before a bind to any free port leaves the choice to the kernel */
+#define RANDOM_PORT_TRIES 32  /* before a bind to any free port leaves the choice to the kernel */
+#define SWEEP_S           1.0 /* between sweeps of idle peers (transport_sweep_idle_peers) */
 
 typedef struct loop_conn {
     int fd;
@@ -53,6 +54,7 @@ static struct {
     int local_fd; /* the abstract Unix listener, or -1 */
     ev_io accept_watcher;
     ev_io local_accept_watcher;
+    ev_timer sweep; /* frees idle peers' records */
     ev_timer accept_pause;
     loop_conn_t *conns;
     /* Every read lands here: all happen on the I/O thread, and the decoder keeps what a record
@@ -288,6 +290,12 @@ static void engine_relink(peer_t *p)
     queue_kick(p);
 }
 
+static bool engine_peer_idle(const peer_t *p)
+{
+    const peer_loop_t *l = &p->e.loop;
+    return l->fd < 0 && !l->kick_queued && !l->fresh_stream && !ev_is_active(&l->watcher);
+}
+
 static bool engine_peer_init(peer_t *p)
 {
     p->e.loop.fd = -1;
@@ -391,9 +399,19 @@ static void on_acceptable(struct ev_loop *loop, ev_io *w, int revents)
 
 /* ---- lifecycle ---- */
 
+/* On the I/O thread, where every peer's socket and queued call live: nothing of the engine's can
+ * change under the sweep. */
+static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)w, (void)revents;
+    transport_sweep_idle_peers();
+}
+
 static void start_accepting(void *unused)
 {
     (void)unused;
+    ev_timer_init(&lp.sweep, on_sweep, SWEEP_S, SWEEP_S);
+    ev_timer_start(actor_io_loop(), &lp.sweep);
     ev_io_init(&lp.accept_watcher, on_acceptable, lp.listen_fd, EV_READ);
     ev_io_init(&lp.local_accept_watcher, on_acceptable, lp.local_fd, EV_READ);
     ev_timer_init(&lp.accept_pause, on_accept_pause_over, ACCEPT_PAUSE_S, 0);
@@ -546,6 +564,7 @@ static void stop_everything(void *unused)
     ev_io_stop(actor_io_loop(), &lp.accept_watcher);
     ev_io_stop(actor_io_loop(), &lp.local_accept_watcher);
     ev_timer_stop(actor_io_loop(), &lp.accept_pause);
+    ev_timer_stop(actor_io_loop(), &lp.sweep);
     close(lp.listen_fd);
     if (lp.local_fd >= 0)
         close(lp.local_fd);
@@ -568,5 +587,6 @@ const transport_engine_t transport_loop_engine = {
     .peer_init = engine_peer_init,
     .wake = engine_wake,
     .relink = engine_relink,
+    .peer_idle = engine_peer_idle,
     .stop = engine_stop,
 };
