@@ -172,8 +172,10 @@ static CHILD_CODE void child_reset_signals(void)
 static CHILD_CODE __attribute__((noreturn)) void
 child_run(const actor_subprocess_options_t *o, char *const *envp, volatile spawn_report_t *r)
 {
-    /* First, while nothing has been opened: a table of our own holding only 0, 1 and 2. */
-    if (close_range(3, ~0u, CLOSE_RANGE_UNSHARE) != 0)
+    /* First, while nothing has been opened: a table of our own holding only 0, 1 and 2 (kernels
+     * before 5.9 know no CLOSE_RANGE_UNSHARE: a copy of the whole table, then the close). */
+    if (close_range(3, ~0u, CLOSE_RANGE_UNSHARE) != 0 &&
+        (errno != EINVAL || unshare(CLONE_FILES) != 0 || close_range(3, ~0u, 0) != 0))
         child_fail(r, STEP_UNSHARE, 0);
     child_join_cgroups(o, r);
     if (o->new_session && setsid() < 0)
