@@ -13,7 +13,7 @@
 /* Blocks SIGINT and SIGTERM in the calling thread (before any other thread starts, so they
  * inherit the mask and only actor_daemon_wait or actor_daemon_wait_actor take the signals) and
  * ignores SIGPIPE. For a main() that starts the runtime with options of its own (an executor's
- * single worker); actor_daemon_start does it first. */
+ * actors on its I/O thread); actor_daemon_start does it first. */
 void actor_daemon_prepare(void);
 
 /* actor_daemon_prepare, then starts the runtime with default workers and its transport (on the

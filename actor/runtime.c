@@ -310,7 +310,7 @@ void actor_runtime_stats(actor_runtime_stats_t *s)
     s->actors_spawned = atomic_load(&rt.stats.actors_spawned);
     s->actors_terminated = atomic_load(&rt.stats.actors_terminated);
     s->mutes = atomic_load(&rt.stats.mutes);
-    s->peers = rt.running && rt.opts.port >= 0 ? transport_peer_count() : 0;
+    s->peers = rt.running && rt_has_transport() ? transport_peer_count() : 0;
 }
 
 static int default_workers(const actor_runtime_options_t *opts)

@@ -22,14 +22,15 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include <utlist.h>
 
 #include "actor/io.h"
 #include "actor/log.h"
@@ -45,7 +46,7 @@ typedef struct loop_conn {
     int fd;
     ev_io watcher;
     in_decoder_t in;
-    struct loop_conn *next, *prev;
+    struct loop_conn *next, *prev; /* utlist */
 } loop_conn_t;
 
 /* Touched on the I/O thread only, once listen() returned. */
@@ -290,10 +291,10 @@ static void engine_relink(peer_t *p)
     queue_kick(p);
 }
 
+/* Without a socket its watcher is stopped, and a relink's fresh_stream waits in a queued kick. */
 static bool engine_peer_idle(const peer_t *p)
 {
-    const peer_loop_t *l = &p->e.loop;
-    return l->fd < 0 && !l->kick_queued && !l->fresh_stream && !ev_is_active(&l->watcher);
+    return p->e.loop.fd < 0 && !p->e.loop.kick_queued;
 }
 
 static bool engine_peer_init(peer_t *p)
@@ -311,12 +312,7 @@ static void conn_close(loop_conn_t *c)
 {
     ev_io_stop(actor_io_loop(), &c->watcher);
     close(c->fd);
-    if (c->prev != NULL)
-        c->prev->next = c->next;
-    else
-        lp.conns = c->next;
-    if (c->next != NULL)
-        c->next->prev = c->prev;
+    DL_DELETE(lp.conns, c);
     in_decoder_fini(&c->in);
     free(c);
 }
@@ -347,10 +343,7 @@ static void conn_open(int fd, const char *remote)
     }
     in_decoder_init(&c->in, remote);
     c->fd = fd;
-    c->next = lp.conns;
-    if (lp.conns != NULL)
-        lp.conns->prev = c;
-    lp.conns = c;
+    DL_PREPEND(lp.conns, c);
     ev_io_init(&c->watcher, on_conn_readable, fd, EV_READ);
     c->watcher.data = c;
     ev_io_start(actor_io_loop(), &c->watcher);

@@ -810,8 +810,7 @@ static void attach(files_t *f, const char *real_path, char *virtual_path, char *
 }
 
 typedef enum call_kind {
-    CALL_ATTACH,         /* real -> virtual */
-    CALL_ATTACH_SANDBOX, /* real -> virtual, and -> latest unless NULL */
+    CALL_ATTACH,         /* real -> virtual, and -> latest unless NULL */
     CALL_DETACH,         /* virtual */
     CALL_DETACH_SANDBOX, /* virtual = a run directory, latest = its ".../runs/latest" or NULL */
     CALL_ROOT_ADD,       /* virtual = the root */
@@ -820,9 +819,9 @@ typedef enum call_kind {
 
 typedef struct call {
     call_kind_t kind;
-    char *real;    /* CALL_ATTACH*: the real path as given */
+    char *real;    /* CALL_ATTACH: the real path as given */
     char *virtual; /* normalised */
-    char *latest;  /* CALL_*_SANDBOX: normalised, or NULL */
+    char *latest;  /* CALL_ATTACH, CALL_DETACH_SANDBOX: normalised, or NULL */
 } call_t;
 
 static void call_free(call_t *c)
@@ -848,7 +847,6 @@ static void run_call(files_t *f, call_t *c)
     attachment_t *a;
     switch (c->kind) {
     case CALL_ATTACH:
-    case CALL_ATTACH_SANDBOX:
         attach(f, c->real, c->virtual, c->latest);
         c->virtual = c->latest = NULL; /* kept by the table or freed by attach */
         break;
@@ -880,8 +878,7 @@ static void files_on_call(actor_t *self, void *state, void *arg)
 /* Dispatches a call; takes c in every case. */
 static actor_err_t call_send(const actor_pid_t *files, call_t *c)
 {
-    bool attaching = c->kind == CALL_ATTACH || c->kind == CALL_ATTACH_SANDBOX;
-    if (c->virtual == NULL || (attaching && c->real == NULL)) {
+    if (c->virtual == NULL || (c->kind == CALL_ATTACH && c->real == NULL)) {
         call_free(c);
         return ACTOR_ENOMEM;
     }
@@ -894,10 +891,9 @@ static actor_err_t call_send(const actor_pid_t *files, call_t *c)
 static actor_err_t call_new(const actor_pid_t *files, call_kind_t kind, const char *real,
                             const char *virtual_path, call_t **out)
 {
-    bool attaching = kind == CALL_ATTACH || kind == CALL_ATTACH_SANDBOX;
     bool root = kind == CALL_ROOT_ADD || kind == CALL_ROOT_REMOVE;
     if (files == NULL || virtual_path == NULL || virtual_path[0] == '\0' ||
-        (attaching && (real == NULL || real[0] == '\0')) ||
+        (kind == CALL_ATTACH && (real == NULL || real[0] == '\0')) ||
         (root && (virtual_path[0] != '/' || virtual_path[strspn(virtual_path, "/")] == '\0')))
         return ACTOR_EINVAL;
     call_t *c = calloc(1, sizeof(*c));
@@ -967,7 +963,7 @@ static actor_err_t sandbox_call(const actor_pid_t *files, call_kind_t kind, cons
 actor_err_t files_attach_sandbox(const actor_pid_t *files, const char *run_dir)
 {
     /* One call, so that the run directory is canonicalised once for both names. */
-    return sandbox_call(files, CALL_ATTACH_SANDBOX, run_dir, run_dir);
+    return sandbox_call(files, CALL_ATTACH, run_dir, run_dir);
 }
 
 actor_err_t files_detach_sandbox(const actor_pid_t *files, const char *run_dir)
