@@ -14,7 +14,8 @@
  * Launcher threads. actor_subprocess_spawn_async copies the options into a job and queues it
  * for two threads that run the same clone+execve and dispatch the outcome to the actor: the
  * agent's actor goes on while executors are spawned, two at a time on two cores. Their lifetime
- * is the reaper's: started with the first job, joined in the reaper's fini.
+ * is the reaper's: started with the first job, joined in the reaper's fini. Each keeps its own
+ * fork server for the jobs that ask for one (forkserver.c), stopped when the thread ends.
  *
  * Watching. Each watch is a pidfd with an ev_io watcher on the runtime's I/O thread; when the
  * pidfd turns readable the process has exited, waitid(P_PIDFD) reaps it if it is our child
@@ -41,6 +42,7 @@
 
 #include "actor/io.h"
 #include "actor/log.h"
+#include "actor/spawn_child.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -49,147 +51,6 @@
 extern char **environ;
 
 /* ---- spawning ---- */
-
-/* Code that runs in the child, on its own stack inside our memory: not instrumented by
- * AddressSanitizer, whose shadow bookkeeping for these frames would stay behind in memory we go
- * on using (the child never returns from them). */
-#define CHILD_CODE __attribute__((no_sanitize_address))
-
-/* The child's steps, in order; a failed one is reported with errno. */
-typedef enum spawn_step {
-    STEP_NONE = 0,
-    STEP_UNSHARE,
-    STEP_CGROUP_OPEN,
-    STEP_CGROUP_WRITE,
-    STEP_SETSID,
-    STEP_STDIN,
-    STEP_STDOUT,
-    STEP_STDERR,
-    STEP_DUP2,
-    STEP_CHDIR,
-    STEP_SETGROUPS,
-    STEP_SETGID,
-    STEP_SETUID,
-    STEP_EXECVE,
-} spawn_step_t;
-
-/* Written by the child (in the parent's frame), read by the parent after clone returns. */
-typedef struct spawn_report {
-    int step;     /* spawn_step_t that failed; STEP_NONE when the program runs */
-    int error;    /* its errno */
-    size_t index; /* the cgroup.procs file, for the cgroup steps */
-} spawn_report_t;
-
-static CHILD_CODE __attribute__((noreturn)) void child_fail(volatile spawn_report_t *r,
-                                                            spawn_step_t step, size_t index)
-{
-    r->error = errno;
-    r->index = index;
-    r->step = step;
-    _exit(127);
-}
-
-/* Writes the decimal pid and a newline into buf; returns the length. */
-static CHILD_CODE size_t format_pid(pid_t pid, char buf[24])
-{
-    char digits[24];
-    size_t n = 0;
-    unsigned long v = (unsigned long)pid;
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    size_t len = 0;
-    while (n > 0)
-        buf[len++] = digits[--n];
-    buf[len++] = '\n';
-    return len;
-}
-
-static CHILD_CODE void child_join_cgroups(const actor_subprocess_options_t *o,
-                                          volatile spawn_report_t *r)
-{
-    char text[24];
-    size_t len = format_pid(getpid(), text);
-    for (size_t i = 0; i < o->cgroup_count; i++) {
-        int fd = open(o->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
-        if (fd < 0)
-            child_fail(r, STEP_CGROUP_OPEN, i);
-        ssize_t n = write(fd, text, len);
-        if (n != (ssize_t)len) {
-            if (n >= 0)
-                errno = EIO;
-            child_fail(r, STEP_CGROUP_WRITE, i);
-        }
-        close(fd);
-    }
-}
-
-/* Opens path onto descriptor target (0, 1 or 2). */
-static CHILD_CODE void child_redirect(const char *path, int target, int flags, spawn_step_t step,
-                                      volatile spawn_report_t *r)
-{
-    if (path == NULL)
-        return;
-    int fd = open(path, flags, 0644);
-    if (fd < 0)
-        child_fail(r, step, 0);
-    if (fd != target) {
-        if (dup2(fd, target) < 0)
-            child_fail(r, STEP_DUP2, (size_t)target);
-        close(fd);
-    }
-}
-
-static CHILD_CODE void child_switch_user(const actor_subprocess_options_t *o,
-                                         volatile spawn_report_t *r)
-{
-    if (!o->switch_user)
-        return;
-    if (syscall(SYS_setgroups, o->group_count, o->groups) != 0)
-        child_fail(r, STEP_SETGROUPS, 0);
-    if (syscall(SYS_setresgid, o->gid, o->gid, o->gid) != 0)
-        child_fail(r, STEP_SETGID, 0);
-    if (syscall(SYS_setresuid, o->uid, o->uid, o->uid) != 0)
-        child_fail(r, STEP_SETUID, 0);
-}
-
-/* Default dispositions and an empty mask, whatever the parent had: a task must not inherit an
- * agent's ignored SIGPIPE or its blocked SIGTERM. */
-static CHILD_CODE void child_reset_signals(void)
-{
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof(dfl));
-    dfl.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            (void)sigaction(sig, &dfl, NULL); /* glibc's internal signals answer EINVAL */
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
-static CHILD_CODE __attribute__((noreturn)) void
-child_run(const actor_subprocess_options_t *o, char *const *envp, volatile spawn_report_t *r)
-{
-    /* First, while nothing has been opened: a table of our own holding only 0, 1 and 2 (kernels
-     * before 5.9 know no CLOSE_RANGE_UNSHARE: a copy of the whole table, then the close). */
-    if (close_range(3, ~0u, CLOSE_RANGE_UNSHARE) != 0 &&
-        (errno != EINVAL || unshare(CLONE_FILES) != 0 || close_range(3, ~0u, 0) != 0))
-        child_fail(r, STEP_UNSHARE, 0);
-    child_join_cgroups(o, r);
-    if (o->new_session && setsid() < 0)
-        child_fail(r, STEP_SETSID, 0);
-    child_redirect(o->stdin_path, STDIN_FILENO, O_RDONLY, STEP_STDIN, r);
-    child_redirect(o->stdout_path, STDOUT_FILENO, O_WRONLY | O_CREAT | O_APPEND, STEP_STDOUT, r);
-    child_redirect(o->stderr_path, STDERR_FILENO, O_WRONLY | O_CREAT | O_APPEND, STEP_STDERR, r);
-    if (o->cwd != NULL && chdir(o->cwd) != 0)
-        child_fail(r, STEP_CHDIR, 0);
-    child_switch_user(o, r);
-    child_reset_signals();
-    execve(o->path, o->argv, envp);
-    child_fail(r, STEP_EXECVE, 0);
-}
 
 /* What the child is given: clone passes one pointer. */
 typedef struct child_args {
@@ -201,7 +62,9 @@ typedef struct child_args {
 static CHILD_CODE int child_main(void *arg)
 {
     child_args_t *c = arg;
-    child_run(c->o, c->envp, c->r);
+    spawn_child_prepare(c->o, c->r, -1, false);
+    execve(c->o->path, c->o->argv, c->envp);
+    spawn_child_fail(c->r, STEP_EXECVE, 0);
 }
 
 /* The child's stack: it only makes system calls, a few frames deep. */
@@ -229,57 +92,6 @@ static pid_t spawn_child(const actor_subprocess_options_t *o, char *const *envp,
     return pid;
 }
 
-static void describe_failure(const actor_subprocess_options_t *o, const spawn_report_t *r,
-                             char *err, size_t err_len)
-{
-    char what[64];
-    const char *object = "";
-    switch ((spawn_step_t)r->step) {
-    case STEP_CGROUP_OPEN:
-    case STEP_CGROUP_WRITE:
-        snprintf(what, sizeof(what), "%s", r->step == STEP_CGROUP_OPEN ? "open" : "write");
-        object = o->cgroup_procs[r->index];
-        break;
-    case STEP_STDIN:
-    case STEP_STDOUT:
-    case STEP_STDERR:
-        snprintf(what, sizeof(what), "open");
-        object = r->step == STEP_STDIN    ? o->stdin_path
-                 : r->step == STEP_STDOUT ? o->stdout_path
-                                          : o->stderr_path;
-        break;
-    case STEP_DUP2:
-        snprintf(what, sizeof(what), "dup2 onto descriptor %zu", r->index);
-        break;
-    case STEP_SETSID:
-        snprintf(what, sizeof(what), "setsid");
-        break;
-    case STEP_UNSHARE:
-        snprintf(what, sizeof(what), "close_range (unshare)");
-        break;
-    case STEP_CHDIR:
-        snprintf(what, sizeof(what), "chdir");
-        object = o->cwd;
-        break;
-    case STEP_SETGROUPS:
-        snprintf(what, sizeof(what), "setgroups (%zu groups)", o->group_count);
-        break;
-    case STEP_SETGID:
-        snprintf(what, sizeof(what), "setgid %u", (unsigned)o->gid);
-        break;
-    case STEP_SETUID:
-        snprintf(what, sizeof(what), "setuid %u", (unsigned)o->uid);
-        break;
-    default:
-        snprintf(what, sizeof(what), "execve");
-        object = o->path;
-        break;
-    }
-    if (err != NULL && err_len > 0)
-        snprintf(err, err_len, "%s%s%s: %s", what, object[0] ? " " : "", object,
-                 strerror(r->error));
-}
-
 /* Why actor_subprocess_spawn refuses opts, or NULL when they are usable. */
 static const char *options_invalid(const actor_subprocess_options_t *opts)
 {
@@ -305,7 +117,7 @@ actor_err_t actor_subprocess_spawn(const actor_subprocess_options_t *opts, pid_t
     }
     char *const *envp = opts->envp != NULL ? opts->envp : environ;
     /* Volatile: the compiler cannot see the child write it between clone and our read. */
-    volatile spawn_report_t report = {STEP_NONE, 0, 0};
+    volatile spawn_report_t report = {STEP_NONE, 0, 0, -1};
     int clone_errno = 0;
     pid_t child = spawn_child(opts, envp, &report, &clone_errno);
     if (child < 0) {
@@ -317,8 +129,8 @@ actor_err_t actor_subprocess_spawn(const actor_subprocess_options_t *opts, pid_t
         int status;
         while (waitpid(child, &status, 0) < 0 && errno == EINTR)
             ;
-        spawn_report_t copy = {report.step, report.error, report.index};
-        describe_failure(opts, &copy, err, err_len);
+        spawn_report_t copy = {report.step, report.error, report.index, -1};
+        spawn_describe_failure(opts, &copy, err, err_len);
         return ACTOR_ESYSTEM;
     }
     *pid = child;
@@ -665,12 +477,15 @@ static void *launcher_main(void *unused)
         if (launcher.head == NULL)
             launcher.tail = NULL;
         pthread_mutex_unlock(&launcher.lock);
-        j->rc = actor_subprocess_spawn(&j->opts, &j->pid, j->err, sizeof(j->err));
+        if (!j->opts.fork_server ||
+            !forkserver_spawn(&j->opts, &j->pid, &j->rc, j->err, sizeof(j->err)))
+            j->rc = actor_subprocess_spawn(&j->opts, &j->pid, j->err, sizeof(j->err));
         if (actor_dispatch(&j->to, job_deliver, j) != ACTOR_OK)
             job_deliver(NULL, NULL, j);
         pthread_mutex_lock(&launcher.lock);
     }
     pthread_mutex_unlock(&launcher.lock);
+    forkserver_thread_end();
     return NULL;
 }
 

@@ -57,6 +57,11 @@ typedef struct actor_subprocess_options {
     /* cgroup.procs (v1 or v2) files the child joins before anything else. */
     const char *const *cgroup_procs;
     size_t cgroup_count;
+    /* actor_subprocess_spawn_async only: fork the program from a fork server of it (forkserver.h)
+     * instead of executing it, when one can serve; the program must call
+     * actor_forkserver_main(). The child is ours and makes the same steps; stdin NULL means
+     * /dev/null here. */
+    bool fork_server;
 } actor_subprocess_options_t;
 
 /* Starts the program. On success *pid receives its pid; the caller should watch it (or reap it)

@@ -34,6 +34,7 @@ void agent_options_init(agent_options_t *opts)
     opts->gc_disk_headroom = 0.1;
     opts->disk_watch_interval_ns = 60 * ACTOR_NS_PER_SEC;
     opts->cgroups_root = "/sys/fs/cgroup";
+    opts->executor_fork_server = true;
 }
 
 actor_err_t agent_master_pid(const char *value, char *out, size_t out_len, char *err,

@@ -32,6 +32,8 @@ typedef struct agent_options {
     bool switch_user;       /* run tasks as their user (--switch_user) */
     const char *launcher_dir;        /* where mesos-executor and mesos-fetcher live (required unless
                                         simulated) */
+    bool executor_fork_server;       /* fork command executors from a waiting mesos-executor
+                                        (--executor_fork_server, true) */
     const char *fetcher_cache_dir;   /* NULL = <work_dir>/fetch */
     uint64_t fetcher_cache_size;     /* bytes (2GB) */
     int64_t registration_backoff_ns; /* --registration_backoff_factor (1secs) */

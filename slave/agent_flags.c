@@ -45,6 +45,9 @@ void agent_flags_table(agent_flags_t *f, flags_flag_t *t)
                    "Run tasks as their user (default true when the agent runs as root)"),
         FLAGS_STRING("launcher_dir", &f->launcher_dir, f->launcher_default,
                      "Directory of mesos-executor and mesos-fetcher"),
+        FLAGS_BOOL("executor_fork_server", &f->executor_fork_server, "true",
+                   "Start command executors by forking a waiting mesos-executor rather than "
+                   "executing one per task (falls back to executing when it cannot)"),
         FLAGS_STRING("fetcher_cache_dir", &f->fetcher_cache_dir, NULL,
                      "Fetcher cache directory (default: <work_dir>/fetch)"),
         FLAGS_BYTES("fetcher_cache_size", &f->fetcher_cache_size, "2GB",
@@ -99,6 +102,7 @@ void agent_flags_apply(const agent_flags_t *f, agent_options_t *o)
     o->simulated = strcmp(f->containerizers, "simulated") == 0;
     o->switch_user = f->switch_user;
     o->launcher_dir = f->launcher_dir;
+    o->executor_fork_server = f->executor_fork_server;
     o->fetcher_cache_dir = f->fetcher_cache_dir;
     o->fetcher_cache_size = f->fetcher_cache_size;
     o->registration_backoff_ns = f->registration_backoff_factor;

@@ -17,7 +17,7 @@ typedef struct agent_flags {
     char *work_dir, *resources, *attributes, *isolation, *containerizers, *launcher_dir;
     char *fetcher_cache_dir, *cgroups_hierarchy, *hostname;
     uint64_t fetcher_cache_size;
-    bool switch_user, cgroups_enable_cfs;
+    bool switch_user, cgroups_enable_cfs, executor_fork_server;
     int64_t registration_backoff_factor, executor_registration_timeout;
     int64_t executor_shutdown_grace_period, recovery_timeout, gc_delay, disk_watch_interval;
     double gc_disk_headroom;
@@ -25,7 +25,7 @@ typedef struct agent_flags {
 } agent_flags_t;
 
 /* The number of entries agent_flags_table writes. */
-#define AGENT_FLAGS_COUNT 19
+#define AGENT_FLAGS_COUNT 20
 
 /* Writes the agent's flag entries (AGENT_FLAGS_COUNT of them, no FLAGS_END) into table, with
  * destinations in f. Cannot fail. */

@@ -305,6 +305,8 @@ static void spawn_executor(agent_t *a, agent_executor_t *e, const Mesos__TaskInf
         }
         l.opts.path = cmd->value;
         l.opts.argv = argv;
+        /* Our own mesos-executor, which serves forks (forkserver.h); a framework's is executed. */
+        l.opts.fork_server = e->command_executor && a->opts.executor_fork_server;
     } else {
         l.opts.path = "/bin/sh";
         l.opts.argv = argv_shell;

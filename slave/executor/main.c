@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "actor/flags.h"
+#include "actor/forkserver.h"
 #include "actor/log.h"
 #include "slave/executor/executor.h"
 
@@ -40,7 +41,7 @@ static int parse_flags(int argc, char **argv)
     return rc;
 }
 
-int main(int argc, char **argv)
+static int executor_main(int argc, char **argv)
 {
     int rc = parse_flags(argc, argv);
     if (rc >= 0)
@@ -56,4 +57,12 @@ int main(int argc, char **argv)
     int exit_code = executor_run(&opts);
     actor_runtime_stop();
     return exit_code;
+}
+
+/* An agent forks its command executors from a waiting copy (forkserver.h): one per task saves
+ * the execve and the C library's start-up. */
+int main(int argc, char **argv)
+{
+    actor_forkserver_main(executor_main);
+    return executor_main(argc, argv);
 }

@@ -14,8 +14,9 @@
  * bare posix_spawn+waitpid loop of /bin/true with two children in flight. Each task costs two
  * spawns (its executor and its command), so half the baseline is the ceiling. Because the machine
  * may be shared, the CPU time of each side is given too: the bench process (master, agent,
- * framework) and its reaped descendants (executors and tasks), per task, beside the CPU of one bare
- * spawn.
+ * framework) and its reaped descendants (executors and tasks, and the fork servers the agent
+ * starts its executors from), per task, beside the CPU of one bare spawn. --no_fork_server
+ * executes every executor instead (the agent's --executor_fork_server=false).
  *
  * The agent's work directory (sandboxes) is a new directory under --work_dir (default /tmp),
  * removed at the end. On an ext4 without a journal (the machine these figures were first taken
@@ -27,7 +28,7 @@
  * workers, the launcher threads that spawn executors, nng's threads).
  *
  *   build/bin/launch-bench [--tasks=1000] [--work_dir=/tmp] [--isolation=...] [--shell]
- *                          [--threads]
+ *                          [--threads] [--no_fork_server]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -247,7 +248,7 @@ int main(int argc, char **argv)
 {
     bench_t b = {.tasks = 1000};
     const char *parent = "/tmp";
-    bool threads = false;
+    bool threads = false, fork_server = true;
     const char *isolation = default_isolation();
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--tasks=", 8) == 0)
@@ -260,12 +261,14 @@ int main(int argc, char **argv)
             parent = argv[i] + 11;
         else if (strcmp(argv[i], "--threads") == 0)
             threads = true;
+        else if (strcmp(argv[i], "--no_fork_server") == 0)
+            fork_server = false;
         else
             b.tasks = 0;
     }
     if (b.tasks <= 0) {
         fprintf(stderr, "usage: launch-bench [--tasks=N] [--work_dir=DIR] [--isolation=LIST] "
-                        "[--shell] [--threads]\n");
+                        "[--shell] [--threads] [--no_fork_server]\n");
         return 1;
     }
     char self[PATH_MAX], err[512] = "";
@@ -306,6 +309,7 @@ int main(int argc, char **argv)
     ao.work_dir = work_dir;
     ao.launcher_dir = bin_dir;
     ao.isolation = isolation;
+    ao.executor_fork_server = fork_server;
     char subtree[64]; /* its own, not mesos-local's default mesos-agent-5051 */
     snprintf(subtree, sizeof(subtree), "launch-bench-%d", (int)getpid());
     ao.cgroups_subtree = subtree;
@@ -340,7 +344,11 @@ int main(int argc, char **argv)
     agent_stop(&agent);
     if (strstr(isolation, "cgroups/") != NULL)
         purge_cgroups(subtree, isolation);
-    /* CPU is the figure that the other load of a shared machine disturbs least. */
+    master_stop(&master);
+    /* After the runtime's stop, which reaps the launcher threads' fork servers: the forks of
+     * executors are their CPU, counted among the children only once they are reaped. CPU is the
+     * figure that the other load of a shared machine disturbs least. */
+    actor_runtime_stop();
     double self_cpu = cpu_seconds(RUSAGE_SELF) - self0;
     double children_cpu = cpu_seconds(RUSAGE_CHILDREN) - children0;
     emit("launch/posix_spawn_true_2_in_flight", baseline, "spawns/s");
@@ -350,8 +358,6 @@ int main(int argc, char **argv)
     emit("launch/agent_process_cpu_per_task", self_cpu * 1e3 / b.tasks, "ms");
     emit("launch/executors_and_tasks_cpu_per_task", children_cpu * 1e3 / b.tasks, "ms");
     emit("launch/tasks_failed", b.failed, "tasks");
-    master_stop(&master);
-    actor_runtime_stop();
     scheduler_resources_fini(&b.res);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", work_dir);

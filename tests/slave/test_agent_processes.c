@@ -270,12 +270,14 @@ static void test_kill(void **state)
 }
 
 /* Whether no executor of this process is alive (zombies of earlier tests aside: a runtime stop
- * leaves its watched processes alone). */
+ * leaves its watched processes alone; and the launcher threads' fork servers are no executors). */
 static bool no_live_executor(agent_cluster_t *c, void *arg)
 {
     (void)c, (void)arg;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "ps -o stat=,comm= --ppid %d | grep -v '^Z' | grep -q mesos-exec",
+    char cmd[192];
+    snprintf(cmd, sizeof(cmd),
+             "ps -o stat=,args= --ppid %d | grep -v '^Z' | grep -v -- --fork_server | "
+             "grep -q mesos-exec",
              (int)getpid());
     return system(cmd) != 0;
 }
