@@ -57,7 +57,7 @@ int actor_daemon_wait(void)
     return sig;
 }
 
-/* The signals of one actor_daemon_wait_actor, read from a signalfd on the I/O thread. */
+/* The signals of one actor_daemon_wait_actor, read from a signalfd on the I/O loop. */
 typedef struct signal_watch {
     ev_io io; /* first: the libev callback gets the watch back from it */
     int fd;
@@ -94,7 +94,7 @@ static void watch_stop(void *arg)
 }
 
 /* No thread of its own: a daemon that lives for one task (an executor) would pay for starting,
- * waking and joining it; the runtime's I/O thread reads the signals instead. */
+ * waking and joining it; the runtime's I/O loop reads the signals instead. */
 void actor_daemon_wait_actor(const actor_pid_t *pid, actor_call_fn on_signal, void *arg)
 {
     signal_watch_t w = {.pid = *pid, .on_signal = on_signal, .arg = arg};

@@ -26,7 +26,7 @@ actor_err_t actor_daemon_start(const char *ip, const char *advertise_ip, int por
 int actor_daemon_wait(void);
 
 /* Blocks until the local actor `pid` has terminated (at once if it is gone), as actor_wait, while
- * the runtime's I/O thread takes SIGINT and SIGTERM sent to the process (through a signalfd):
+ * the runtime's I/O loop takes SIGINT and SIGTERM sent to the process (through a signalfd):
  * each one is logged and dispatches on_signal(self, state, arg) into the actor, which decides
  * how to end (a driver's stop, an executor's shutdown). A signal that finds the actor gone is
  * dropped; once the call returns, signals stay pending again. As for any dispatch, on_signal runs

@@ -22,6 +22,9 @@ static struct {
     ev_prepare prepare;     /* runs prepare_fn before each wait */
     ev_idle busy;           /* active while prepare_fn has more to do: the loop does not wait */
     bool (*prepare_fn)(void);
+    bool on_caller;           /* no thread: the loop runs in actor_io_run_until */
+    bool (*until)(void *arg); /* actor_io_run_until's condition while it runs */
+    void *until_arg;
 } io = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static _Thread_local bool on_loop_thread;
@@ -59,6 +62,8 @@ static void on_prepare(struct ev_loop *loop, ev_prepare *w, int revents)
         ev_idle_start(loop, &io.busy);
     else
         ev_idle_stop(loop, &io.busy);
+    if (io.until != NULL && io.until(io.until_arg))
+        ev_break(loop, EVBREAK_ONE); /* libev looks for a break after the prepare watchers */
 }
 
 /* An active idle watcher is what keeps the loop from waiting; it has nothing to do itself. */
@@ -85,7 +90,8 @@ static void set_prepare(void *arg)
     if (io.prepare_fn != NULL) {
         ev_prepare_start(io.loop, &io.prepare);
     } else {
-        ev_prepare_stop(io.loop, &io.prepare);
+        if (!io.on_caller) /* there it also asks actor_io_run_until's condition */
+            ev_prepare_stop(io.loop, &io.prepare);
         ev_idle_stop(io.loop, &io.busy);
     }
 }
@@ -95,7 +101,7 @@ actor_err_t actor_io_set_prepare(bool (*fn)(void))
     return actor_io_call_sync(set_prepare, &fn);
 }
 
-actor_err_t actor_io_start(void)
+actor_err_t actor_io_start(bool own_thread)
 {
     io.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
     if (io.loop == NULL)
@@ -107,7 +113,11 @@ actor_err_t actor_io_start(void)
     ev_prepare_init(&io.prepare, on_prepare);
     ev_idle_init(&io.busy, on_busy);
     io.prepare_fn = NULL;
-    if (pthread_create(&io.thread, NULL, io_main, NULL) != 0) {
+    io.on_caller = !own_thread;
+    if (io.on_caller) {
+        on_loop_thread = true;
+        ev_prepare_start(io.loop, &io.prepare);
+    } else if (pthread_create(&io.thread, NULL, io_main, NULL) != 0) {
         ev_loop_destroy(io.loop);
         return ACTOR_ESYSTEM;
     }
@@ -127,7 +137,13 @@ void actor_io_stop(void)
     pthread_mutex_unlock(&io.lock);
     if (!started)
         return;
-    pthread_join(io.thread, NULL);
+    if (io.on_caller) {
+        run_calls(); /* what was queued since the loop last ran */
+        ev_prepare_stop(io.loop, &io.prepare);
+        on_loop_thread = false;
+    } else {
+        pthread_join(io.thread, NULL);
+    }
     /* Callers see `started` false before the loop goes: none can be inside ev_async_send then,
      * since they send while holding the lock. */
     pthread_mutex_lock(&io.lock);
@@ -136,6 +152,34 @@ void actor_io_stop(void)
     ev_async_stop(io.loop, &io.wake);
     ev_loop_destroy(io.loop);
     io.loop = NULL;
+}
+
+static void on_until_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w, (void)revents;
+    ev_break(loop, EVBREAK_ONE);
+}
+
+bool actor_io_run_until(bool (*done)(void *arg), void *arg, long long timeout_ns)
+{
+    if (!io.on_caller || !on_loop_thread)
+        return false;
+    ev_timer timeout;
+    ev_timer_init(&timeout, on_until_timeout, (double)timeout_ns / 1e9, 0);
+    if (timeout_ns >= 0) {
+        ev_now_update(io.loop);
+        ev_timer_start(io.loop, &timeout);
+    }
+    bool (*outer)(void *) = io.until; /* a wait inside a wait (a fini that waits) */
+    void *outer_arg = io.until_arg;
+    io.until = done;
+    io.until_arg = arg;
+    if (!done(arg))
+        ev_run(io.loop, 0);
+    io.until = outer;
+    io.until_arg = outer_arg;
+    ev_timer_stop(io.loop, &timeout);
+    return true;
 }
 
 struct ev_loop *actor_io_loop(void)

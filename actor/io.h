@@ -14,11 +14,20 @@
 
 struct ev_loop;
 
-/* Starts the loop's thread. Errors: ACTOR_ENOMEM, ACTOR_ESYSTEM. Called by the runtime. */
-actor_err_t actor_io_start(void);
+/* Starts the loop's thread; without own_thread the calling thread becomes the loop's thread
+ * instead, and the loop runs only inside actor_io_run_until() there. Errors: ACTOR_ENOMEM,
+ * ACTOR_ESYSTEM. Called by the runtime. */
+actor_err_t actor_io_start(bool own_thread);
 
-/* Runs the queued calls, stops and joins the thread, frees the loop. Called by the runtime. */
+/* Runs the queued calls, stops and joins the thread (or, without one, must be called on the
+ * loop's thread), frees the loop. Called by the runtime. */
 void actor_io_stop(void);
+
+/* Without a thread of its own, on the loop's thread: runs the loop until done(arg) is true
+ * (asked before each wait for events, after the scheduler's turn) or timeout_ns of real time
+ * passed (< 0: no limit), and returns true. Elsewhere, or when the loop has a thread of its
+ * own, returns false at once: the caller waits its own way. */
+bool actor_io_run_until(bool (*done)(void *arg), void *arg, long long timeout_ns);
 
 /* The loop, for watchers that run on the I/O thread. Use it only from that thread. */
 struct ev_loop *actor_io_loop(void);

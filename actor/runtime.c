@@ -262,18 +262,32 @@ void rt_finalize(actor_t *a)
     pthread_mutex_unlock(&rt.lock);
 }
 
+typedef struct waited {
+    actor_t *a;
+    uint32_t gen;
+} waited_t;
+
+static bool waited_gone(void *arg)
+{
+    waited_t *w = arg;
+    return atomic_load(&w->a->gen) != w->gen || !atomic_load(&w->a->alive);
+}
+
 void actor_wait(const actor_pid_t *pid)
 {
     uint32_t gen;
     actor_t *a = rt.running ? rt_resolve(pid, &gen) : NULL;
     if (a == NULL)
         return;
+    waited_t w = {a, gen};
+    if (actor_io_run_until(waited_gone, &w, -1)) /* the loop runs on this thread */
+        return;
     if (rt.worker_count == 0) {
         scheduler_settle(); /* the caller is the only thread that runs actors */
         return;
     }
     pthread_mutex_lock(&rt.lock);
-    while (atomic_load(&a->gen) == gen && atomic_load(&a->alive))
+    while (!waited_gone(&w))
         pthread_cond_wait(&rt.dead_cv, &rt.lock);
     pthread_mutex_unlock(&rt.lock);
 }
@@ -332,7 +346,7 @@ actor_err_t actor_runtime_start(const actor_runtime_options_t *opts)
     pthread_mutex_init(&rt.lock, NULL);
     pthread_cond_init(&rt.dead_cv, NULL);
 
-    actor_err_t err = actor_io_start();
+    actor_err_t err = actor_io_start(!(opts->actors_on_io_thread && opts->io_on_caller_thread));
     if (err != ACTOR_OK)
         goto fail;
     if (opts->port >= 0) {

@@ -562,9 +562,20 @@ static bool peers_busy(bool log)
     return busy;
 }
 
+static bool peers_flushed(void *unused)
+{
+    (void)unused;
+    return !peers_busy(false);
+}
+
 /* Waits until every peer's queue is written, or FLUSH_TIMEOUT_NS of real time passed. */
 static void flush_peers(void)
 {
+    if (actor_io_run_until(peers_flushed, NULL, FLUSH_TIMEOUT_NS)) { /* the loop runs here */
+        if (peers_busy(false))
+            peers_busy(true);
+        return;
+    }
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
     int64_t ns = deadline.tv_nsec + FLUSH_TIMEOUT_NS;

@@ -668,6 +668,7 @@ int executor_run(const executor_options_t *opts)
         sem_destroy(&run.started);
         return 1;
     }
+    actor_settle(); /* runs its init here when the I/O loop runs on this thread */
     while (sem_wait(&run.started) != 0)
         ; /* EINTR */
     if (run.driver != NULL) {

@@ -41,7 +41,7 @@ static int setup(void **unused)
     memset(&seen, 0, sizeof(seen));
     for (int t = 0; t < THREADS; t++)
         seen.last[t] = -1;
-    return actor_io_start() == ACTOR_OK ? 0 : -1;
+    return actor_io_start(true) == ACTOR_OK ? 0 : -1;
 }
 
 static int teardown(void **unused)
@@ -223,7 +223,7 @@ static void test_start_again_after_stop(void **unused)
 {
     (void)unused;
     actor_io_stop();
-    assert_int_equal(actor_io_start(), ACTOR_OK);
+    assert_int_equal(actor_io_start(true), ACTOR_OK);
     assert_int_equal(actor_io_call(record, (void *)0), ACTOR_OK);
     assert_int_equal(wait_count(1), 1);
     assert_int_equal(seen.on_loop_thread, 1);

@@ -3,8 +3,11 @@
  *
  * The same tests run again with the actors on the runtime's I/O thread (actors_on_io_thread;
  * ctest registers that run with TEST_ACTORS_ON_IO_THREAD=1): one thread runs every actor there
- * too, in the same order, and actor_settle() waits for it. */
+ * too, in the same order, and actor_settle() waits for it; and with that loop on the test thread
+ * (io_on_caller_thread; TEST_ACTORS_ON_IO_THREAD=caller), where actor_settle() and actor_wait()
+ * run it. */
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +25,7 @@
 #include "test_actor.pb-c.h"
 
 static bool on_io_thread; /* TEST_ACTORS_ON_IO_THREAD */
+static bool on_caller;    /* TEST_ACTORS_ON_IO_THREAD=caller: the loop on the test thread */
 
 /* ---- an echo actor: answers Ping with Pong carrying the same seq ---- */
 
@@ -155,6 +159,7 @@ static int setup(void **unused)
     actor_runtime_options_init(&opts);
     opts.workers = 0;
     opts.actors_on_io_thread = on_io_thread;
+    opts.io_on_caller_thread = on_caller;
     return actor_runtime_start(&opts) == ACTOR_OK ? 0 : -1;
 }
 
@@ -262,7 +267,7 @@ static void test_dispatch_runs_exactly_once(void **unused)
     actor_terminate(&echo);
     actor_settle();
     assert_int_equal(counts[0] + counts[1], 2);
-    if (!on_io_thread)
+    if (!on_io_thread || on_caller)
         assert_int_equal(counts[1], 1);
 
     assert_int_equal(actor_pid_make(&nowhere, "nowhere", 0, 0), ACTOR_OK);
@@ -460,11 +465,12 @@ static void call_where(actor_t *self, void *state, void *arg)
 }
 
 /* A message from a thread that never settles is run all the same: without workers by nobody
- * until a settle, with the actors on the I/O thread by that thread, woken for it. */
+ * until a settle, with the actors on the I/O thread by that thread, woken for it (with the loop
+ * on the test thread, by nobody until it waits: the test below). */
 static void test_sends_from_other_threads_run_without_settle(void **unused)
 {
     (void)unused;
-    if (!on_io_thread)
+    if (!on_io_thread || on_caller)
         skip();
     actor_pid_t echo;
     assert_int_equal(actor_spawn(&echo_ops, NULL, NULL, &echo), ACTOR_OK);
@@ -485,10 +491,57 @@ static void test_sends_from_other_threads_run_without_settle(void **unused)
     }
 }
 
+/* ---- with the loop on the test thread ---- */
+
+typedef struct ran_on {
+    pthread_t thread;
+    bool in_actor;
+} ran_on_t;
+
+static void note_thread_and_end(actor_t *self, void *state, void *arg)
+{
+    (void)state;
+    ran_on_t *r = arg;
+    r->thread = pthread_self();
+    r->in_actor = self != NULL;
+    if (self != NULL)
+        actor_terminate(actor_self(self));
+}
+
+static void *dispatch_from_thread(void *arg)
+{
+    actor_pid_t *echo = ((void **)arg)[0];
+    ran_on_t *r = ((void **)arg)[1];
+    return (void *)(intptr_t)actor_dispatch(echo, note_thread_and_end, r);
+}
+
+/* What another thread queues runs on the test thread while it waits in actor_wait(), which
+ * returns once the actor ended. */
+static void test_waiting_thread_runs_the_loop(void **unused)
+{
+    (void)unused;
+    if (!on_caller)
+        skip();
+    actor_pid_t echo;
+    assert_int_equal(actor_spawn(&echo_ops, NULL, NULL, &echo), ACTOR_OK);
+    ran_on_t r = {0};
+    void *args[] = {&echo, &r};
+    pthread_t t;
+    void *rc = NULL;
+    assert_int_equal(pthread_create(&t, NULL, dispatch_from_thread, args), 0);
+    assert_int_equal(pthread_join(t, &rc), 0);
+    assert_null(rc);
+    assert_false(r.in_actor); /* nothing ran yet: the loop has no thread of its own */
+    actor_wait(&echo);
+    assert_true(r.in_actor);
+    assert_true(pthread_equal(r.thread, pthread_self()));
+}
+
 int main(void)
 {
     const char *mode = getenv("TEST_ACTORS_ON_IO_THREAD");
-    on_io_thread = mode != NULL && strcmp(mode, "1") == 0;
+    on_caller = mode != NULL && strcmp(mode, "caller") == 0;
+    on_io_thread = on_caller || (mode != NULL && strcmp(mode, "1") == 0);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ping_pong, setup, teardown),
         cmocka_unit_test_setup_teardown(test_generated_and_duplicate_ids, setup, teardown),
@@ -501,6 +554,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_flooding_sender_is_muted_and_nothing_is_lost, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_remote_pids_without_transport, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waiting_thread_runs_the_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sends_from_other_threads_run_without_settle, setup,
                                         teardown),
     };
