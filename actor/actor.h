@@ -87,10 +87,12 @@ typedef struct actor_runtime_options {
      * since the process's I/O waits meanwhile. */
     bool actors_on_io_thread;
     /* With actors_on_io_thread: no I/O thread either; the loop runs on the thread that starts
-     * the runtime, while it waits in actor_wait(), actor_settle() and actor_runtime_stop() (and
-     * actor_daemon_wait_actor()). For a process whose main thread only waits for its actors (an
+     * the runtime, while it waits in actor_wait() and actor_runtime_stop() (and
+     * actor_daemon_wait_actor()); actor_settle() there runs the actors that are ready, without
+     * waiting for events. For a process whose main thread only waits for its actors (an
      * executor): one thread in all, no hand-off between threads. Work that other threads queue
-     * (sends, dispatches) runs when that thread next waits. */
+     * (sends, dispatches) runs when that thread next waits. Only that thread may wait or stop
+     * the runtime. */
     bool io_on_caller_thread;
     /* Address of the actor port (TCP). NULL = "127.0.0.1". "0.0.0.0" binds every address and
      * advertises 127.0.0.1 unless advertise_ip is set. */

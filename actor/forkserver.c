@@ -5,16 +5,18 @@
  * a hello (an fs_reply_t whose error says whether it can serve at all). A request is an
  * fs_request_t followed by the supplementary groups and NUL-terminated strings: those of cwd,
  * stdin, stdout and stderr that are set, then argv, the environment and the cgroup.procs files.
- * The reply names the child, and the step that failed if one did: the child then exited with
- * status 127, and the spawner, its parent, reaps it.
+ * The server answers twice: as soon as the child exists, with its pid (so that a server that dies
+ * next does not leave the spawner a child it knows nothing of), and with the outcome (final set):
+ * the step that failed if one did (the child then exited with status 127, and the spawner, its
+ * parent, reaps it). A request it could not even fork for gets only the outcome, without a pid.
  *
- * The child. The server clones it without CLONE_VM (a copy of the server's memory, which holds
- * nothing but the program's static state), with CLONE_PARENT, and with CLONE_CHILD_SETTID into
- * the C library's own record of the thread's id: a bare clone would leave the server's id there,
- * which the library uses to signal and lock (abort(), raise(), pthread_kill). The child makes
- * spawn_child.c's steps, keeping a pipe to the server that it closes once its program is about
- * to run (or through which it reports the failed step), and the server answers the spawner only
- * then, as the vfork-style spawn answers only after the execve.
+ * The child. The server clones it without CLONE_VM (a copy of the server's memory: the program's
+ * static state and the server's few allocations), with CLONE_PARENT, and with CLONE_CHILD_SETTID
+ * into the C library's own record of the thread's id: a bare clone would leave the server's id
+ * there, which the library uses to signal and lock (abort(), raise(), pthread_kill). The child
+ * makes spawn_child.c's steps, keeping a pipe to the server that it closes once its program is
+ * about to run (or through which it reports the failed step), and the server answers the spawner
+ * only then, as the vfork-style spawn answers only after the execve.
  */
 #include "actor/forkserver.h"
 
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,9 +63,10 @@ typedef struct fs_request {
 
 typedef struct fs_reply {
     uint32_t magic;
-    int32_t pid;   /* the child, even when a step failed; 0 when none was made */
-    int32_t step;  /* spawn_step_t that failed, STEP_NONE if none */
-    int32_t error; /* its errno; with no child (or in the hello), why not */
+    uint32_t final; /* 0: the child exists, the outcome follows */
+    int32_t pid;    /* the child, even when a step failed; 0 when none was made */
+    int32_t step;   /* spawn_step_t that failed, STEP_NONE if none */
+    int32_t error;  /* its errno; with no child (or in the hello), why not */
     uint32_t index;
 } fs_reply_t;
 
@@ -119,7 +123,7 @@ static bool read_layout(struct prctl_mm_map *mm)
 }
 
 /* AddressSanitizer keeps its own record of threads, which a bare clone leaves stale; and the
- * order of clone's arguments in serve_one is x86_64's. */
+ * order of clone's arguments in fork_one is x86_64's. */
 #if defined(__SANITIZE_ADDRESS__) || !defined(__x86_64__)
 #define FS_CAN_FORK false
 #else
@@ -263,6 +267,8 @@ static __attribute__((noreturn)) void run_child(request_t *q, int report_fd)
     if (q->opts.stdin_path == NULL)
         q->opts.stdin_path = "/dev/null";               /* not the server's socket */
     spawn_child_prepare(&q->opts, &r, report_fd, true); /* see actor_forkserver_main */
+    if (q->opts.switch_user) /* as an execve as that user leaves it: cores, ptrace, /proc */
+        prctl(PR_SET_DUMPABLE, 1);
     char **argv, **envp;
     if (!take_identity(q->argv, q->envp, &argv, &envp))
         spawn_child_fail(&r, STEP_IDENTITY, 0);
@@ -274,30 +280,50 @@ static __attribute__((noreturn)) void run_child(request_t *q, int report_fd)
     exit(server.entry(q->argc, argv));
 }
 
-static void serve_one(char *buf, size_t len, fs_reply_t *reply)
+static void reply_send(const fs_reply_t *reply)
 {
-    request_t q;
-    if (!request_parse(buf, len, &q)) {
-        request_free(&q);
-        reply->error = EPROTO;
-        return;
+    if (send(STDIN_FILENO, reply, sizeof(*reply), MSG_NOSIGNAL) != (ssize_t)sizeof(*reply))
+        _exit(0); /* the spawner is gone */
+}
+
+/* A pipe for the child's report, above the standard descriptors (ours may be closed). */
+static bool report_pipe(int report[2])
+{
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return false;
+    for (int i = 0; i < 2; i++) {
+        if (report[i] > STDERR_FILENO)
+            continue;
+        int moved = fcntl(report[i], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        close(report[i]);
+        report[i] = moved;
     }
+    if (report[0] >= 0 && report[1] >= 0)
+        return true;
+    close(report[0]);
+    close(report[1]);
+    return false;
+}
+
+/* Forks the child of a parsed request and fills the outcome. */
+static void fork_one(request_t *q, fs_reply_t *reply)
+{
     int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0) {
+    if (!report_pipe(report)) {
         reply->error = errno;
-        request_free(&q);
         return;
     }
     pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | CLONE_CHILD_SETTID | SIGCHLD, NULL, NULL,
                                server.tid, 0);
     if (pid == 0) {
         close(report[0]);
-        run_child(&q, report[1]);
+        run_child(q, report[1]);
     }
     reply->error = pid < 0 ? errno : 0;
     close(report[1]);
     if (pid > 0) {
         reply->pid = pid;
+        reply_send(reply); /* the child exists: the outcome follows */
         spawn_report_t r;
         ssize_t n;
         while ((n = read(report[0], &r, sizeof(r))) < 0 && errno == EINTR)
@@ -309,7 +335,6 @@ static void serve_one(char *buf, size_t len, fs_reply_t *reply)
         }
     }
     close(report[0]);
-    request_free(&q);
 }
 
 static __attribute__((noreturn)) void serve(void)
@@ -322,9 +347,14 @@ static __attribute__((noreturn)) void serve(void)
         if (n <= 0)
             _exit(0); /* the spawner is done with us */
         fs_reply_t reply = {.magic = FS_MAGIC, .step = STEP_NONE};
-        serve_one(buf, (size_t)n, &reply);
-        if (send(STDIN_FILENO, &reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t)sizeof(reply))
-            _exit(0);
+        request_t q;
+        if (request_parse(buf, (size_t)n, &q))
+            fork_one(&q, &reply);
+        else
+            reply.error = EPROTO;
+        request_free(&q);
+        reply.final = 1;
+        reply_send(&reply);
     }
 }
 
@@ -349,7 +379,8 @@ void actor_forkserver_main(actor_forkserver_entry_fn entry)
     tzset();
     server.tz = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
     bool ready = server_can_serve();
-    fs_reply_t hello = {.magic = FS_MAGIC, .step = STEP_NONE, .error = ready ? 0 : ENOTSUP};
+    fs_reply_t hello = {
+        .magic = FS_MAGIC, .final = 1, .step = STEP_NONE, .error = ready ? 0 : ENOTSUP};
     if (send(STDIN_FILENO, &hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello) || !ready)
         _exit(0);
     serve();
@@ -358,10 +389,12 @@ void actor_forkserver_main(actor_forkserver_entry_fn entry)
 /* ---- the spawner's side: one server per launcher thread ---- */
 
 static _Thread_local struct {
-    char *path;    /* the program served; NULL without a server */
-    pid_t pid;     /* the server */
-    int fd;        /* our end of its socket */
-    char *refused; /* a program that cannot be served: executed from now on */
+    char *path;          /* the program served; NULL without a server */
+    struct stat program; /* its file when the server started: a new one (an upgrade) is served
+                            by a new server */
+    pid_t pid;           /* the server */
+    int fd;              /* our end of its socket */
+    char *refused;       /* a program that cannot be served: executed from now on */
 } client = {.fd = -1};
 
 void forkserver_release(void)
@@ -404,12 +437,29 @@ static char **server_environment(char *var, size_t var_len)
     return env;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* The program refuses to serve (it does not opt in, or cannot fork here): from now on this
+ * thread executes it. */
+static void refuse(const char *path)
+{
+    if (client.refused == NULL && (client.refused = strdup(path)) != NULL)
+        LOG_INFO("%s has no usable fork server: its processes are executed", path);
+}
+
 /* Starts the fork server of path and waits for its hello. */
 static bool server_start(const char *path)
 {
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    struct stat program;
+    if (stat(path, &program) != 0 || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         return false;
+    int sndbuf = 2 * FS_REQUEST_MAX; /* a request is one message: it must fit whole */
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
     char var[64];
     char **env = server_environment(var, sizeof(var));
     posix_spawn_file_actions_t fa;
@@ -433,9 +483,13 @@ static bool server_start(const char *path)
     close(sv[1]);
     fs_reply_t hello;
     struct pollfd pfd = {.fd = sv[0], .events = POLLIN};
-    bool ready = rc == 0 && poll(&pfd, 1, FS_READY_TIMEOUT_MS) == 1 &&
-                 recv(sv[0], &hello, sizeof(hello), 0) == (ssize_t)sizeof(hello) &&
-                 hello.magic == FS_MAGIC && hello.error == 0;
+    /* No hello in time, an end before it, or one that says no: the program will not serve. */
+    bool answered = rc == 0 && poll(&pfd, 1, FS_READY_TIMEOUT_MS) == 1 &&
+                    recv(sv[0], &hello, sizeof(hello), 0) == (ssize_t)sizeof(hello) &&
+                    hello.magic == FS_MAGIC;
+    bool ready = answered && hello.error == 0;
+    if (rc == 0 && !ready)
+        refuse(path);
     client.path = ready ? strdup(path) : NULL;
     if (client.path == NULL) {
         close(sv[0]);
@@ -448,6 +502,7 @@ static bool server_start(const char *path)
     }
     client.pid = pid;
     client.fd = sv[0];
+    client.program = program;
     return true;
 }
 
@@ -537,28 +592,56 @@ static void reply_error(char *err, size_t err_len, const char *fmt, const char *
         snprintf(err, err_len, fmt, path, strerror(error));
 }
 
+/* The server's next message; false at its end. */
+static bool reply_recv(fs_reply_t *reply)
+{
+    ssize_t n;
+    while ((n = recv(client.fd, reply, sizeof(*reply), 0)) < 0 && errno == EINTR)
+        ;
+    return n == (ssize_t)sizeof(*reply) && reply->magic == FS_MAGIC;
+}
+
+/* Kills and reaps a child whose server died before telling how its start went. */
+static void discard_child(pid_t child, bool new_session)
+{
+    if (new_session)
+        kill(-child, SIGKILL);
+    kill(child, SIGKILL);
+    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
 bool forkserver_spawn(const actor_subprocess_options_t *o, pid_t *pid, actor_err_t *rc, char *err,
                       size_t err_len)
 {
     if (client.refused != NULL && strcmp(client.refused, o->path) == 0)
         return false;
-    if (client.path != NULL && strcmp(client.path, o->path) != 0)
+    struct stat program;
+    if (client.path != NULL && (strcmp(client.path, o->path) != 0 || stat(o->path, &program) != 0 ||
+                                !same_file(&program, &client.program)))
         forkserver_release();
     size_t len = 0;
     char *req = request_pack(o, &len);
-    bool sent = req != NULL && request_send(o->path, req, len);
-    free(req);
-    if (!sent) {
-        if (req != NULL && client.refused == NULL && (client.refused = strdup(o->path)) != NULL)
-            LOG_INFO("%s has no usable fork server: its processes are executed", o->path);
+    if (req == NULL)
         return false;
-    }
+    /* A server that ends before it forked is replaced and asked again, once. */
     fs_reply_t reply;
-    ssize_t n;
-    while ((n = recv(client.fd, &reply, sizeof(reply), 0)) < 0 && errno == EINTR)
-        ;
-    if (n != (ssize_t)sizeof(reply) || reply.magic != FS_MAGIC) {
-        forkserver_release();
+    pid_t child = 0;
+    bool sent = false, answered = false;
+    for (int attempt = 0; attempt < 2 && !answered && child == 0; attempt++) {
+        sent = request_send(o->path, req, len);
+        if (!sent)
+            break;
+        while ((answered = reply_recv(&reply)) && !reply.final)
+            child = reply.pid;
+        if (!answered)
+            forkserver_release();
+    }
+    free(req);
+    if (!answered && child == 0)
+        return false;
+    if (!answered) { /* it ended after it forked: the child must not run unknown to us */
+        discard_child(child, o->new_session);
         reply_error(err, err_len, "The fork server of %s died during the spawn (%s)", o->path,
                     EPIPE);
         *rc = ACTOR_ESYSTEM;
@@ -572,7 +655,9 @@ bool forkserver_spawn(const actor_subprocess_options_t *o, pid_t *pid, actor_err
     if (reply.pid > 0) /* the child of a failed step: ours to reap, as after a failed execve */
         while (waitpid(reply.pid, NULL, 0) < 0 && errno == EINTR)
             ;
-    if (reply.step != STEP_NONE) {
+    if (reply.step > STEP_NONE && reply.step <= STEP_EXECVE &&
+        (reply.index < o->cgroup_count || reply.step == STEP_DUP2 ||
+         (reply.step != STEP_CGROUP_OPEN && reply.step != STEP_CGROUP_WRITE))) {
         spawn_report_t r = {reply.step, reply.error, reply.index, -1};
         spawn_describe_failure(o, &r, err, err_len);
     } else {

@@ -18,7 +18,8 @@
  * The server is started as the program with argv {path, "--fork_server"} and
  * ACTOR_FORKSERVER=<spawner's pid> in its environment, descriptor 0 a socket to its spawner. It
  * dies with the thread that started it (PR_SET_PDEATHSIG) and at the end of its socket; the
- * children it made live on.
+ * children it made live on. One found dead at a spawn is replaced; one that dies during a spawn
+ * fails that spawn (whether it had forked the child is unknown, so it is not tried again).
  */
 #ifndef ACTOR_FORKSERVER_H
 #define ACTOR_FORKSERVER_H

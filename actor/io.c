@@ -156,7 +156,8 @@ void actor_io_stop(void)
 
 static void on_until_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
-    (void)w, (void)revents;
+    (void)revents;
+    *(bool *)w->data = true;
     ev_break(loop, EVBREAK_ONE);
 }
 
@@ -164,17 +165,21 @@ bool actor_io_run_until(bool (*done)(void *arg), void *arg, long long timeout_ns
 {
     if (!io.on_caller || !on_loop_thread)
         return false;
+    bool expired = false;
     ev_timer timeout;
     ev_timer_init(&timeout, on_until_timeout, (double)timeout_ns / 1e9, 0);
+    timeout.data = &expired;
     if (timeout_ns >= 0) {
         ev_now_update(io.loop);
         ev_timer_start(io.loop, &timeout);
     }
-    bool (*outer)(void *) = io.until; /* a wait inside a wait (a fini that waits) */
+    /* Kept for a wait that a loop callback makes (outside any actor handler, which must not
+     * wait): the outer one's condition is asked again once this one returns. */
+    bool (*outer)(void *) = io.until;
     void *outer_arg = io.until_arg;
     io.until = done;
     io.until_arg = arg;
-    if (!done(arg))
+    while (!expired && !done(arg)) /* a break may be another wait's */
         ev_run(io.loop, 0);
     io.until = outer;
     io.until_arg = outer_arg;

@@ -572,8 +572,7 @@ static bool peers_flushed(void *unused)
 static void flush_peers(void)
 {
     if (actor_io_run_until(peers_flushed, NULL, FLUSH_TIMEOUT_NS)) { /* the loop runs here */
-        if (peers_busy(false))
-            peers_busy(true);
+        peers_busy(true); /* logs what is left */
         return;
     }
     struct timespec deadline;

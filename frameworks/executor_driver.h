@@ -243,7 +243,7 @@ actor_err_t executor_driver_send_framework_message(executor_driver_t *d, const v
  * actor_daemon_start (actor/daemon.h) does but with the actors on the I/O loop and that loop on
  * the calling thread (actors_on_io_thread and io_on_caller_thread, actor.h: no worker, no I/O
  * thread; the loop runs while that thread waits in executor_driver_run, executor_driver_join,
- * actor_wait, actor_settle or actor_runtime_stop, so it must not block otherwise), one malloc
+ * actor_wait or actor_runtime_stop, so it must not block otherwise), one malloc
  * arena and the light transport engine
  * (ACTOR_TRANSPORT_IO_LOOP, actor.h: no nng threads): the transport on the agent's IP address
  * (the agent must reach the executor back) on any free port; SIGINT and SIGTERM blocked in the

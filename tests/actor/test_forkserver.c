@@ -1,7 +1,8 @@
 /* Tests of forkserver.h through actor_subprocess_spawn_async with fork_server set: the child runs
  * the entry with the spawn's argv, environment, directory, redirections and session, as our
  * child; /proc shows its own argv and environment; another thread of it can signal its main
- * thread (the C library's record of that thread's id is its own); a failed step is reported and the
+ * thread (the C library's record of that thread's id is its own); a server that dies during a
+ * spawn leaves no child behind; a failed step is reported and the
  * child reaped; a server that died is replaced; a program that does not opt in is executed; the
  * servers end with the runtime.
  *
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,6 +111,7 @@ static int child_entry(int argc, char **argv)
 static char self_path[512];
 static char dir[64];
 static actor_pid_t receiver;
+static pid_t sleeper; /* a child that runs until killed: teardown's if a test failed */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -228,6 +231,11 @@ static int setup(void **unused)
 static int teardown(void **unused)
 {
     (void)unused;
+    if (sleeper > 0) {
+        kill(sleeper, SIGKILL);
+        waitpid(sleeper, NULL, 0);
+        sleeper = 0;
+    }
     actor_runtime_stop();
     char path[128];
     snprintf(path, sizeof(path), "%s/out", dir);
@@ -272,6 +280,15 @@ static void test_child_runs_with_its_options(void **unused)
     assert_string_equal(slurp(out), want);
 }
 
+/* The file once it reads want, NULs shown as '|' (an executed child's arguments appear in /proc
+ * a moment after its spawn returned: the kernel sets them up after it let the parent go). */
+static const char *slurp_when(const char *path, const char *want)
+{
+    for (int i = 0; i < 10000 && strcmp(slurp(path), want) != 0; i++)
+        usleep(1000);
+    return slurp(path);
+}
+
 /* /proc/PID/cmdline and /proc/PID/environ show the child's own, as after an execve (an agent
  * recognises its executors by their environment). */
 static void test_proc_shows_argv_and_environment(void **unused)
@@ -283,11 +300,15 @@ static void test_proc_shows_argv_and_environment(void **unused)
     pid_t pid;
     char err[256], path[64], want[600];
     assert_int_equal(spawn(&o, &pid, err, sizeof(err)), ACTOR_OK);
+    sleeper = pid;
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
     snprintf(want, sizeof(want), "%s|sleep|", self_path);
-    assert_string_equal(slurp(path), want);
+    /* Forked, they are there when the spawn returns. */
+    assert_string_equal(forks ? slurp(path) : slurp_when(path, want), want);
     snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-    assert_string_equal(slurp(path), "MESOS_CONTAINER_ID=abc|Y=2|");
+    assert_string_equal(slurp_when(path, "MESOS_CONTAINER_ID=abc|Y=2|"),
+                        "MESOS_CONTAINER_ID=abc|Y=2|");
+    sleeper = 0;
     kill(pid, SIGKILL);
     int status = wait_status(pid);
     assert_true(WIFSIGNALED(status));
@@ -341,9 +362,54 @@ static void test_dead_server_is_replaced(void **unused)
     assert_true(n >= 1);
     for (size_t i = 0; i < n; i++)
         kill(before[i], SIGKILL);
+    /* Dead (zombies until the spawner notices): one that dies during a spawn fails that spawn,
+     * since whether it forked the child first is unknown. */
+    for (int i = 0; i < 10000 && servers(before, 4) > 0; i++)
+        usleep(1000);
+    assert_int_equal(servers(before, 4), 0);
     assert_int_equal(spawn(&o, &pid, err, sizeof(err)), ACTOR_OK);
     assert_int_equal(WEXITSTATUS(wait_status(pid)), 7);
     assert_non_null(strstr(slurp(out), "forked=1"));
+}
+
+static void *spawn_in_thread(void *arg)
+{
+    actor_subprocess_options_t *o = arg;
+    static char err[256];
+    pid_t pid = 0;
+    return (void *)(intptr_t)spawn(o, &pid, err, sizeof(err));
+}
+
+/* A server that dies after it forked, before the child's start is known (here: the child
+ * blocks opening a FIFO as its stdout), fails the spawn, and the child is killed and reaped
+ * rather than left running unknown to us. */
+static void test_server_dying_during_a_spawn(void **unused)
+{
+    (void)unused;
+    if (!forks)
+        skip();
+    actor_subprocess_options_t o;
+    char *argv[4], out[128];
+    report_options(&o, argv, out, sizeof(out));
+    char fifo[128];
+    snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    o.stdout_path = fifo;
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, spawn_in_thread, &o), 0);
+    pid_t found[4];
+    for (int i = 0; i < 10000 && servers(found, 4) < 2; i++) /* the server and its child */
+        usleep(1000);
+    assert_int_equal(servers(found, 4), 2);
+    pid_t server = found[0] < found[1] ? found[0] : found[1], child = found[0] ^ found[1] ^ server;
+    kill(server, SIGKILL);
+    void *rc;
+    assert_int_equal(pthread_join(t, &rc), 0);
+    assert_int_equal((actor_err_t)(intptr_t)rc, ACTOR_ESYSTEM);
+    assert_non_null(strstr(outcome.err, "died during the spawn"));
+    assert_int_equal(kill(child, 0), -1); /* killed and reaped */
+    assert_int_equal(errno, ESRCH);
+    unlink(fifo);
 }
 
 /* A program that does not serve forks (sh refuses the server's argv) is executed. */
@@ -398,6 +464,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_threads_signal_the_main_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_step_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dead_server_is_replaced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_dying_during_a_spawn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_program_without_server_is_executed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_servers_end_with_the_runtime, setup, teardown),
     };

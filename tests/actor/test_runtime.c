@@ -4,8 +4,8 @@
  * The same tests run again with the actors on the runtime's I/O thread (actors_on_io_thread;
  * ctest registers that run with TEST_ACTORS_ON_IO_THREAD=1): one thread runs every actor there
  * too, in the same order, and actor_settle() waits for it; and with that loop on the test thread
- * (io_on_caller_thread; TEST_ACTORS_ON_IO_THREAD=caller), where actor_settle() and actor_wait()
- * run it. */
+ * (io_on_caller_thread; TEST_ACTORS_ON_IO_THREAD=caller), where actor_settle() runs the ready
+ * actors and actor_wait() the loop. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
