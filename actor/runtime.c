@@ -358,7 +358,10 @@ actor_err_t actor_runtime_start(const actor_runtime_options_t *opts)
     err = clock_start();
     if (err != ACTOR_OK)
         goto fail_stop_transport;
-    err = scheduler_start(default_workers(opts), opts->actors_on_io_thread);
+    /* Workers are counted only when there are some: asking for the cores reads a file, which
+     * an executor, started once per task with its actors on the I/O loop, need not pay for. */
+    err = scheduler_start(opts->actors_on_io_thread ? 0 : default_workers(opts),
+                          opts->actors_on_io_thread);
     if (err != ACTOR_OK)
         goto fail_stop_clock;
     rt.running = true;
