@@ -397,13 +397,12 @@ static _Thread_local struct {
     char *refused;       /* a program that cannot be served: executed from now on */
 } client = {.fd = -1};
 
-void forkserver_release(void)
+/* Stops this thread's fork server, if it has one, and reaps it. */
+static void forkserver_release(void)
 {
     if (client.path != NULL) {
         close(client.fd);
-        kill(client.pid, SIGKILL); /* it may be stuck with a child that never runs */
-        while (waitpid(client.pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+        spawn_kill(client.pid, false); /* it may be stuck with a child that never runs */
     }
     free(client.path);
     client.path = NULL;
@@ -493,11 +492,8 @@ static bool server_start(const char *path)
     client.path = ready ? strdup(path) : NULL;
     if (client.path == NULL) {
         close(sv[0]);
-        if (rc == 0) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-        }
+        if (rc == 0)
+            spawn_kill(pid, false);
         return false;
     }
     client.pid = pid;
@@ -601,16 +597,6 @@ static bool reply_recv(fs_reply_t *reply)
     return n == (ssize_t)sizeof(*reply) && reply->magic == FS_MAGIC;
 }
 
-/* Kills and reaps a child whose server died before telling how its start went. */
-static void discard_child(pid_t child, bool new_session)
-{
-    if (new_session)
-        kill(-child, SIGKILL);
-    kill(child, SIGKILL);
-    while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
-        ;
-}
-
 bool forkserver_spawn(const actor_subprocess_options_t *o, pid_t *pid, actor_err_t *rc, char *err,
                       size_t err_len)
 {
@@ -641,7 +627,7 @@ bool forkserver_spawn(const actor_subprocess_options_t *o, pid_t *pid, actor_err
     if (!answered && child == 0)
         return false;
     if (!answered) { /* it ended after it forked: the child must not run unknown to us */
-        discard_child(child, o->new_session);
+        spawn_kill(child, o->new_session);
         reply_error(err, err_len, "The fork server of %s died during the spawn (%s)", o->path,
                     EPIPE);
         *rc = ACTOR_ESYSTEM;
@@ -653,11 +639,12 @@ bool forkserver_spawn(const actor_subprocess_options_t *o, pid_t *pid, actor_err
         return true;
     }
     if (reply.pid > 0) /* the child of a failed step: ours to reap, as after a failed execve */
-        while (waitpid(reply.pid, NULL, 0) < 0 && errno == EINTR)
-            ;
+        spawn_reap(reply.pid);
+    /* A step the server names is described as an executed spawn's is (the index of a cgroup
+     * step checked: it comes from another process). */
+    bool cgroup_step = reply.step == STEP_CGROUP_OPEN || reply.step == STEP_CGROUP_WRITE;
     if (reply.step > STEP_NONE && reply.step <= STEP_EXECVE &&
-        (reply.index < o->cgroup_count || reply.step == STEP_DUP2 ||
-         (reply.step != STEP_CGROUP_OPEN && reply.step != STEP_CGROUP_WRITE))) {
+        (!cgroup_step || reply.index < o->cgroup_count)) {
         spawn_report_t r = {reply.step, reply.error, reply.index, -1};
         spawn_describe_failure(o, &r, err, err_len);
     } else {

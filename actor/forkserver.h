@@ -6,9 +6,9 @@
  * it and gets its wait status, as with any child), makes every step actor_subprocess_spawn makes
  * before execve (subprocess.h), takes the request's argv and environment as its own (the ones
  * /proc/PID/cmdline and /proc/PID/environ show, through PR_SET_MM_MAP), and calls the program's
- * entry function. What this saves per process is the execve and the C library's start-up: about
- * 0.35 ms of CPU for the static mesos-executor on the machines here, which an agent pays once per
- * task.
+ * entry function. What this saves per process is the execve and the C library's start-up: for
+ * the static mesos-executor on the machines here, about 0.2 ms of CPU per task in launch-bench's
+ * paired runs, which an agent pays once per task.
  *
  * A program opts in by calling actor_forkserver_main() first thing in main(). A spawn falls back
  * to execve whenever its fork server cannot serve: the program does not opt in, or this system

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Written by the child (in the parent's frame), read by the parent after clone returns. */
@@ -146,6 +147,20 @@ CHILD_CODE void spawn_child_prepare(const actor_subprocess_options_t *o, volatil
         spawn_child_fail(r, STEP_CHDIR, 0);
     child_switch_user(o, r);
     child_reset_signals(defaults_only);
+}
+
+void spawn_reap(pid_t pid)
+{
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+}
+
+void spawn_kill(pid_t pid, bool group)
+{
+    if (group)
+        kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    spawn_reap(pid);
 }
 
 void spawn_describe_failure(const actor_subprocess_options_t *o, const spawn_report_t *r, char *err,

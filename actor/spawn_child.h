@@ -64,6 +64,12 @@ CHILD_CODE void spawn_child_prepare(const actor_subprocess_options_t *o, volatil
  * programs it starts, and an ignored signal stays ignored through execve. */
 CHILD_CODE void spawn_default_dispositions(void);
 
+/* Reaps a child of ours, waiting for its end. */
+void spawn_reap(pid_t pid);
+
+/* Kills a child of ours (and its process group, when it leads one: group) and reaps it. */
+void spawn_kill(pid_t pid, bool group);
+
 /* The spawn's error message for a failed step ("chdir /x: No such file or directory"). */
 void spawn_describe_failure(const actor_subprocess_options_t *o, const spawn_report_t *r, char *err,
                             size_t err_len);
@@ -77,9 +83,6 @@ void spawn_describe_failure(const actor_subprocess_options_t *o, const spawn_rep
  * it. */
 bool forkserver_spawn(const actor_subprocess_options_t *o, pid_t *pid, actor_err_t *rc, char *err,
                       size_t err_len);
-
-/* Stops this thread's fork server, if it has one, and reaps it. */
-void forkserver_release(void);
 
 /* At the end of a thread that spawned through fork servers: stops its server and forgets the
  * programs it found no server for. */

@@ -126,9 +126,7 @@ actor_err_t actor_subprocess_spawn(const actor_subprocess_options_t *opts, pid_t
         return clone_errno == ENOMEM ? ACTOR_ENOMEM : ACTOR_ESYSTEM;
     }
     if (report.step != STEP_NONE) {
-        int status;
-        while (waitpid(child, &status, 0) < 0 && errno == EINTR)
-            ;
+        spawn_reap(child);
         spawn_report_t copy = {report.step, report.error, report.index, -1};
         spawn_describe_failure(opts, &copy, err, err_len);
         return ACTOR_ESYSTEM;
@@ -444,13 +442,8 @@ static launch_job_t *job_new(const actor_subprocess_options_t *opts)
 /* The process of a spawn whose actor is gone: nobody will watch it, so it goes now. */
 static void job_discard_child(launch_job_t *j)
 {
-    if (j->rc != ACTOR_OK || j->pid <= 0)
-        return;
-    if (j->opts.new_session)
-        kill(-j->pid, SIGKILL);
-    kill(j->pid, SIGKILL);
-    while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-        ;
+    if (j->rc == ACTOR_OK && j->pid > 0)
+        spawn_kill(j->pid, j->opts.new_session);
 }
 
 static void job_deliver(actor_t *self, void *state, void *arg)

@@ -572,7 +572,8 @@ static bool peers_flushed(void *unused)
 static void flush_peers(void)
 {
     if (actor_io_run_until(peers_flushed, NULL, FLUSH_TIMEOUT_NS)) { /* the loop runs here */
-        peers_busy(true); /* logs what is left */
+        /* What is left is logged. */
+        peers_busy(true);
         return;
     }
     struct timespec deadline;
