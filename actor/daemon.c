@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -31,12 +32,36 @@ void actor_daemon_prepare(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* libprocess's limit for LIBPROCESS_NUM_WORKER_THREADS. */
+#define WORKER_THREADS_MAX 1024
+
+void actor_daemon_threads(actor_runtime_options_t *opts, bool actors_on_io_thread)
+{
+    opts->actors_on_io_thread = actors_on_io_thread;
+    const char *value = getenv("LIBPROCESS_NUM_WORKER_THREADS");
+    if (value == NULL)
+        return;
+    char *end;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || n < 1 || n > WORKER_THREADS_MAX) {
+        LOG_WARNING("Ignoring invalid value '%s' for LIBPROCESS_NUM_WORKER_THREADS (1 to %d): "
+                    "the actors run %s",
+                    value, WORKER_THREADS_MAX,
+                    actors_on_io_thread ? "on the I/O thread" : "on one worker thread per core");
+        return;
+    }
+    opts->workers = (int)n;
+    opts->actors_on_io_thread = false;
+}
+
 actor_err_t actor_daemon_start(const char *ip, const char *advertise_ip, int port,
-                               actor_transport_engine_t engine)
+                               actor_transport_engine_t engine, bool actors_on_io_thread)
 {
     actor_daemon_prepare();
     actor_runtime_options_t opts;
     actor_runtime_options_init(&opts);
+    actor_daemon_threads(&opts, actors_on_io_thread);
     opts.transport = engine;
     opts.ip = ip;
     opts.advertise_ip = advertise_ip;

@@ -16,11 +16,17 @@
  * actors on its I/O thread); actor_daemon_start does it first. */
 void actor_daemon_prepare(void);
 
-/* actor_daemon_prepare, then starts the runtime with default workers and its transport (on the
- * engine asked for: actor.h) on ip:port advertised as advertise_ip (may be NULL). On failure logs
- * why and returns the error. Call once, from main. */
+/* Where a daemon's actors run: on the runtime's I/O thread (actors_on_io_thread, actor.h) or on
+ * worker threads, one per core, as the daemon chooses, unless the environment's
+ * LIBPROCESS_NUM_WORKER_THREADS (1..1024, Mesos's variable) asks for that many workers. An
+ * invalid value is logged and ignored. Sets opts' workers and actors_on_io_thread. */
+void actor_daemon_threads(actor_runtime_options_t *opts, bool actors_on_io_thread);
+
+/* actor_daemon_prepare, then starts the runtime (threads as actor_daemon_threads says) and its
+ * transport (on the engine asked for: actor.h) on ip:port advertised as advertise_ip (may be
+ * NULL). On failure logs why and returns the error. Call once, from main. */
 actor_err_t actor_daemon_start(const char *ip, const char *advertise_ip, int port,
-                               actor_transport_engine_t engine);
+                               actor_transport_engine_t engine, bool actors_on_io_thread);
 
 /* Waits for SIGINT or SIGTERM and returns its number (logged). */
 int actor_daemon_wait(void);

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -339,7 +340,7 @@ actor_err_t actor_runtime_start(const actor_runtime_options_t *opts)
 {
     if (rt.running)
         return ACTOR_EBUSY;
-    memset(&rt, 0, sizeof(rt));
+    memset(&rt, 0, offsetof(runtime_t, chunks));
     rt.opts = *opts;
     if (rt.opts.max_message_bytes == 0)
         rt.opts.max_message_bytes = 64u << 20;

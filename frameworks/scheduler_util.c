@@ -78,7 +78,7 @@ actor_err_t scheduler_runtime_start(const char *master, const char *ip, char *er
         snprintf(err, err_len, "--ip=%s: not an IPv4 address", ip);
         return ACTOR_EINVAL;
     }
-    actor_err_t rc = actor_daemon_start(ip, NULL, 0, ACTOR_TRANSPORT_NNG);
+    actor_err_t rc = actor_daemon_start(ip, NULL, 0, ACTOR_TRANSPORT_NNG, false);
     if (rc != ACTOR_OK)
         snprintf(err, err_len, "Failed to start the actor runtime on %s: %s", ip,
                  actor_strerror(rc));

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
     }
 
     actor_err_t err =
-        actor_daemon_start(o.ip, o.advertise_ip, (int)o.actor_port, ACTOR_TRANSPORT_NNG);
+        actor_daemon_start(o.ip, o.advertise_ip, (int)o.actor_port, ACTOR_TRANSPORT_NNG, false);
     if (err != ACTOR_OK) {
         flags_free(table);
         return 1;

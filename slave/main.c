@@ -58,8 +58,14 @@ int main(int argc, char **argv)
     /* An agent's streams are few (its master, its executors, the frameworks it forwards to):
      * the light engine serves them from the I/O thread with no threads of its own and no
      * hand-off between threads per message, which cut the agent's CPU per launched task by a
-     * third (launch-bench). A master, with thousands of agents, stays on nng's threads. */
-    actor_err_t rc = actor_daemon_start(ip, advertise_ip, (int)actor_port, ACTOR_TRANSPORT_IO_LOOP);
+     * third (launch-bench). A master, with thousands of agents, stays on nng's threads.
+     * Its actors run on that thread too: an agent's work is its one agent actor's, in order,
+     * while the machine's cores belong to its tasks, and handing each message between the I/O
+     * thread and a worker cost about 20 thread switches per launched task, a quarter of the
+     * agent's CPU (launch-bench). Spawning and sandbox collection keep threads of their own.
+     * LIBPROCESS_NUM_WORKER_THREADS gives it workers again. */
+    actor_err_t rc =
+        actor_daemon_start(ip, advertise_ip, (int)actor_port, ACTOR_TRANSPORT_IO_LOOP, true);
     if (rc != ACTOR_OK) {
         goto out;
     }

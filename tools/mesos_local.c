@@ -138,7 +138,8 @@ int main(int argc, char **argv)
 
     if (raise_open_files_limit(lf.num_agents, strcmp(af.containerizers, "simulated") == 0) != 0)
         goto out;
-    actor_err_t rc = actor_daemon_start(lf.ip, NULL, (int)lf.actor_port, ACTOR_TRANSPORT_NNG);
+    actor_err_t rc =
+        actor_daemon_start(lf.ip, NULL, (int)lf.actor_port, ACTOR_TRANSPORT_NNG, false);
     if (rc != ACTOR_OK) {
         goto out;
     }

@@ -78,7 +78,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "--http_port must be in 1..55535 and local_port_min <= local_port_max\n");
         goto out;
     }
-    if (actor_daemon_start(ip, NULL, (int)actor_port, ACTOR_TRANSPORT_NNG) != ACTOR_OK)
+    if (actor_daemon_start(ip, NULL, (int)actor_port, ACTOR_TRANSPORT_NNG, false) != ACTOR_OK)
         goto out;
     marathon_options_t mo;
     marathon_options_init(&mo);

@@ -1,4 +1,6 @@
-/* Tests of daemon.h's actor_daemon_wait_actor: it returns when the actor ends (at once for one
+/* Tests of daemon.h's actor_daemon_threads: the daemon's choice of threads, which
+ * LIBPROCESS_NUM_WORKER_THREADS (1..1024) overrides with that many workers, an invalid value
+ * ignored. And of actor_daemon_wait_actor: it returns when the actor ends (at once for one
  * that is gone), SIGTERM and SIGINT are dispatched into the actor with their argument, each
  * signal once, no signal is taken after it returns, and it starts no thread. The signals are
  * blocked in every thread from the start of main, as actor_daemon_start leaves a daemon, so that
@@ -11,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -193,11 +196,63 @@ static void test_waits_without_a_thread_of_its_own(void **unused)
     assert_int_equal(during, before);
 }
 
+/* The options actor_daemon_threads leaves with LIBPROCESS_NUM_WORKER_THREADS set to value
+ * (NULL: unset), from defaults. */
+static actor_runtime_options_t threads_with(const char *value, bool actors_on_io_thread)
+{
+    if (value != NULL)
+        setenv("LIBPROCESS_NUM_WORKER_THREADS", value, 1);
+    else
+        unsetenv("LIBPROCESS_NUM_WORKER_THREADS");
+    actor_runtime_options_t opts;
+    actor_runtime_options_init(&opts);
+    actor_daemon_threads(&opts, actors_on_io_thread);
+    unsetenv("LIBPROCESS_NUM_WORKER_THREADS");
+    return opts;
+}
+
+static void test_threads_are_the_daemons_choice_by_default(void **unused)
+{
+    (void)unused;
+    actor_runtime_options_t defaults;
+    actor_runtime_options_init(&defaults);
+    actor_runtime_options_t on_io = threads_with(NULL, true), workers = threads_with(NULL, false);
+    assert_true(on_io.actors_on_io_thread);
+    assert_false(workers.actors_on_io_thread);
+    assert_int_equal(workers.workers, defaults.workers); /* one per core */
+}
+
+static void test_libprocess_num_worker_threads_gives_workers(void **unused)
+{
+    (void)unused;
+    actor_runtime_options_t opts = threads_with("3", true);
+    assert_false(opts.actors_on_io_thread);
+    assert_int_equal(opts.workers, 3);
+    opts = threads_with("1024", false);
+    assert_int_equal(opts.workers, 1024);
+}
+
+static void test_invalid_libprocess_num_worker_threads_is_ignored(void **unused)
+{
+    (void)unused;
+    actor_runtime_options_t defaults;
+    actor_runtime_options_init(&defaults);
+    const char *invalid[] = {"0", "-2", "1025", "two", "3x", "", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+        actor_runtime_options_t opts = threads_with(invalid[i], true);
+        assert_true(opts.actors_on_io_thread);
+        assert_int_equal(opts.workers, defaults.workers);
+    }
+}
+
 int main(void)
 {
     sigset_t set = test_signals();
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before any thread starts: they all inherit it */
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_threads_are_the_daemons_choice_by_default),
+        cmocka_unit_test(test_libprocess_num_worker_threads_gives_workers),
+        cmocka_unit_test(test_invalid_libprocess_num_worker_threads_is_ignored),
         cmocka_unit_test_setup_teardown(test_returns_when_the_actor_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_returns_at_once_for_a_gone_actor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigterm_is_dispatched_into_the_actor, setup, teardown),

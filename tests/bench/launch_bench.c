@@ -3,7 +3,9 @@
  *
  * One process holds a master (in-memory registry), one agent with real containers (isolated as
  * --isolation says, mesos-executor from this binary's directory) and a framework on the scheduler
- * driver, on the transport engine mesos-agent runs (the light one, actor.h). The framework
+ * driver, on the transport engine and threads mesos-agent runs (the light engine, and the actors
+ * on its I/O thread: actor.h; LIBPROCESS_NUM_WORKER_THREADS=N gives N workers instead, as it
+ * does the agent). The framework
  * launches --tasks tasks of `true` as offers allow (all of them fit in the
  * first offer) and waits for every TASK_FINISHED; the figure is tasks per second from the first
  * ACCEPT to the last TASK_FINISHED. Tasks are in argv form (/bin/true itself, as the baseline
@@ -45,6 +47,7 @@
 #include <unistd.h>
 
 #include "actor/clock.h"
+#include "actor/daemon.h"
 #include "frameworks/scheduler.h"
 #include "master/master.h"
 #include "proto/task_states.h"
@@ -292,7 +295,10 @@ int main(int argc, char **argv)
     actor_runtime_options_t ro;
     actor_runtime_options_init(&ro);
     ro.port = 0;
-    ro.transport = ACTOR_TRANSPORT_IO_LOOP; /* the engine of mesos-agent (slave/main.c) */
+    /* The engine and threads of mesos-agent (slave/main.c): actors on the I/O thread, unless
+     * LIBPROCESS_NUM_WORKER_THREADS asks for workers. */
+    ro.transport = ACTOR_TRANSPORT_IO_LOOP;
+    actor_daemon_threads(&ro, true);
     if (actor_runtime_start(&ro) != ACTOR_OK)
         return 1;
     master_options_t mo;

@@ -34,6 +34,9 @@ typedef struct recovery {
     uint16_t http_port, actor_port;
     pid_t agent;
     size_t acked;
+    /* LIBPROCESS_NUM_WORKER_THREADS for the restarted agent (NULL: its actors on its I/O
+     * thread, as the first one's) */
+    const char *restart_workers;
 } recovery_t;
 
 static void start_agent(recovery_t *r)
@@ -216,7 +219,10 @@ static char *run_and_restart(recovery_t *r, bool checkpoint, bool quick,
     assert_true(wait_for(ready, r, arg));
     kill(r->agent, SIGKILL);
     waitpid(r->agent, NULL, 0);
+    if (r->restart_workers != NULL)
+        setenv("LIBPROCESS_NUM_WORKER_THREADS", r->restart_workers, 1);
     start_agent(r);
+    unsetenv("LIBPROCESS_NUM_WORKER_THREADS");
     return agent_id;
 }
 
@@ -237,9 +243,12 @@ static void assert_sandbox_browsable(recovery_t *r)
     free(body);
 }
 
+/* The restarted agent runs its actors on two workers, the first one on its I/O thread: the
+ * checkpoints and the executor do not depend on the agent's threads. */
 static void test_executor_survives_agent_restart(void **state)
 {
     recovery_t *r = *state;
+    r->restart_workers = "2";
     int running = MESOS__TASK_STATE__TASK_RUNNING;
     char *agent_id = run_and_restart(r, true, false, update_seen, &running);
     assert_true(wait_for(agent_reregistered, r, agent_id));
