@@ -82,9 +82,10 @@ typedef struct actor_runtime_options {
     int workers;
     /* Run every actor on the runtime's I/O thread, between its waits for events, instead of on
      * workers (`workers` is then ignored). For a process whose actors mostly wait for its own
-     * sockets, children and timers, such as an executor: no worker thread to start, and no
-     * wake-up of another thread for each message or event. Handlers must not block for long,
-     * since the process's I/O waits meanwhile. */
+     * sockets, children and timers, such as an executor, or whose work is one actor's in order,
+     * such as the agent: no worker thread to start, and no wake-up of another thread for each
+     * message or event. Handlers must not block for long, since the process's I/O waits
+     * meanwhile. */
     bool actors_on_io_thread;
     /* With actors_on_io_thread: no I/O thread either; the loop runs on the thread that starts
      * the runtime, while it waits in actor_wait() and actor_runtime_stop() (and
